@@ -1,0 +1,44 @@
+"""microgradnn: a small, readable reverse-mode autograd framework on NumPy.
+
+>>> import microgradnn as mg
+>>> w = mg.Tensor([0.5, -0.5], requires_grad=True)
+>>> loss = (mg.Tensor([1.0, 2.0]) * w).sigmoid().sum()
+>>> loss.backward()
+>>> w.grad.round(4).tolist()
+[0.235, 0.3932]
+"""
+
+from __future__ import annotations
+
+# tensor first: it imports autograd and the ops once the Tensor class exists.
+from .tensor import Tensor, as_tensor  # isort: skip
+
+from .autograd import Function, backward, enable_grad, grad, is_grad_enabled, no_grad, sum_to
+from .creation import (
+    arange, default_generator, full, manual_seed, ones, ones_like, rand, randn, zeros, zeros_like,
+)
+from .errors import ShapeError
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .ops.elementwise import (
+    abs, add, astype, clip, div, exp, log, maximum, minimum, mul, neg, pow, relu, sigmoid, sqrt,
+    sub, tanh, where,
+)
+from .ops.linalg import matmul
+from .ops.reduce import argmax, argmin, logsumexp, max, mean, min, sum, var
+from .ops.shape import (
+    broadcast_to, concatenate, expand_dims, flatten, reshape, squeeze, stack, swapaxes, transpose,
+)
+from .ops.softmax import log_softmax, softmax
+
+__version__ = "0.1.0"
+
+# Names that shadow builtins (abs, max, min, pow, sum) stay out of `import *`.
+__all__ = [
+    "Tensor", "as_tensor", "Function", "ShapeError", "backward", "grad", "no_grad", "enable_grad",
+    "is_grad_enabled", "sum_to", "gradcheck", "gradgradcheck", "GradcheckError", "manual_seed", "default_generator", "zeros", "ones", "full",
+    "rand", "randn", "arange", "zeros_like", "ones_like", "add", "sub", "mul", "div", "neg", "exp",
+    "log", "sqrt", "tanh", "sigmoid", "relu", "clip", "maximum", "minimum", "where", "astype",
+    "matmul", "mean", "var", "logsumexp", "argmax", "argmin", "reshape", "transpose", "swapaxes",
+    "squeeze", "expand_dims", "flatten", "broadcast_to", "concatenate", "stack", "softmax",
+    "log_softmax",
+]

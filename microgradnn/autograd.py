@@ -1,0 +1,530 @@
+"""The graph and the backward walk.
+
+Every differentiable operation is a :class:`Function` subclass with a ``forward`` and a
+``backward`` side by side. Calling ``SomeOp.apply(...)`` runs ``forward`` on plain ndarrays and,
+when an input requires grad, keeps the ``Function`` instance as the node of the graph: it is at
+once the ``ctx`` that ``forward`` saved things on and the ``grad_fn`` of the result.
+
+``backward()`` and :func:`grad` walk the nodes from the output back to the leaves. Instead of a
+separate topological sort, every node carries a sequence number given when it was made: a node
+can only depend on nodes made before it, so popping the highest number first from a heap visits
+each node after all of its consumers, in one iterative pass (PyTorch's engine orders its ready
+queue the same way).
+
+Built-in backward formulas are written with operators and methods that ndarrays and Tensors
+share (``*``, ``@``, ``.sum(axis)``, ``.reshape``...). The fast path feeds them ndarrays; with
+``create_graph=True`` it feeds them Tensors instead, so the backward pass is itself recorded and
+can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+import numpy as np
+
+from .errors import ShapeError, shape_of
+from .tensor import Tensor, as_tensor
+
+__all__ = [
+    "Function",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "backward",
+    "grad",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Grad mode is one module-level flag: thread safety is not promised (see the README).
+_grad_enabled = True
+# Every recorded node takes the next number; see the module docstring for why.
+_sequence = itertools.count()
+# How many in-place changes any tensor has had. A node remembers the count when it is made;
+# while the count is unchanged at backward, nothing it saved can have changed, and the
+# per-tensor check is skipped.
+_changes = 0
+
+
+def note_change(tensor: Tensor) -> None:
+    """Record an in-place change of ``tensor`` (its ``.data`` assigned or updated in place)."""
+    global _changes
+    _changes += 1
+    tensor._version += 1
+    tensor._changed_at = _changes
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are being recorded for backward right now.
+
+    >>> import microgradnn as mg
+    >>> mg.is_grad_enabled()
+    True
+    >>> with mg.no_grad():
+    ...     mg.is_grad_enabled()
+    False
+    """
+    return _grad_enabled
+
+
+class _GradMode:
+    """Sets grad mode for a ``with`` block or, used as a decorator, for every call of a function."""
+
+    _enabled: bool
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = self._enabled
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, func: F) -> F:
+        enabled = self._enabled
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            global _grad_enabled
+            previous = _grad_enabled
+            _grad_enabled = enabled
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _grad_enabled = previous
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):
+    """Turns recording off: a context manager and a decorator, as in PyTorch.
+
+    Inside it, operations return tensors that do not require grad, and in-place updates of
+    parameters (``w -= lr * w.grad``) are allowed.
+
+    >>> import microgradnn as mg
+    >>> w = mg.ones(3, requires_grad=True)
+    >>> with mg.no_grad():
+    ...     (w * 2).requires_grad
+    False
+    >>> @mg.no_grad()
+    ... def predict(x):
+    ...     return x * w
+    >>> predict(mg.ones(3)).requires_grad
+    False
+    """
+
+    _enabled = False
+
+
+class enable_grad(_GradMode):
+    """Turns recording back on inside a :class:`no_grad` block (context manager or decorator)."""
+
+    _enabled = True
+
+
+class Function:
+    """A differentiable operation: subclass it with static ``forward`` and ``backward``.
+
+    ``forward(ctx, *arrays, **kwargs)`` receives the inputs' ndarrays (and any non-Tensor
+    arguments unchanged) and returns one ndarray. ``backward(ctx, grad_output)`` returns one
+    gradient per positional input (``None`` where there is none). Use
+    ``ctx.save_for_backward(...)`` and ``ctx.saved_tensors`` to carry arrays from one to the
+    other, and plain attributes (``ctx.axis = axis``) for anything else. Call the operation as
+    ``MyOp.apply(x, ...)``.
+
+    >>> import numpy as np, microgradnn as mg
+    >>> class Square(mg.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad_output):
+    ...         (x,) = ctx.saved_tensors
+    ...         return grad_output * 2 * x
+    >>> x = mg.Tensor([1.0, 3.0], requires_grad=True)
+    >>> Square.apply(x).sum().backward()
+    >>> x.grad
+    array([2., 6.])
+
+    A custom operation is differentiable once: its backward runs on ndarrays, so
+    ``grad(..., create_graph=True)`` through it raises an error instead of a wrong answer.
+    """
+
+    #: The name error messages use; a subclass may set its own (default: the class name).
+    name: str = "Function"
+    #: Built-in operations write their backward with operations that Tensors also have, so
+    #: it can be recorded with ``create_graph=True``. Custom ones are differentiable once.
+    differentiable_twice: bool = False
+
+    # Node fields, set by apply(): the inputs as given, which of them need a gradient, the
+    # saved arrays, the count of in-place changes when it was made, and its sequence number.
+    # Slots keep nodes small and quick to make; "__dict__" still lets any op keep its own
+    # attributes on ctx (built-in ops declare theirs as slots too).
+    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "_changes_seen", "_sequence", "__dict__")
+    inputs: tuple[Any, ...]
+    needs_input_grad: tuple[bool, ...]
+    #: What ``save_for_backward`` kept: ndarrays (Tensors while ``create_graph`` runs);
+    #: None once a backward without ``retain_graph`` has released them.
+    saved_tensors: tuple[Any, ...] | None
+    _changes_seen: int
+    _sequence: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> np.ndarray:
+        """Compute the result from ndarrays; save what backward needs on ``ctx``."""
+        raise NotImplementedError("a Function subclass must define a static forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: Any) -> Any:
+        """Return the gradient for each positional input of forward, given the output's."""
+        raise NotImplementedError("a Function subclass must define a static backward(ctx, grad)")
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays (inputs, the output, or constants) for backward, as ``saved_tensors``.
+
+        Saving an input or the output itself, rather than something computed from it, is what
+        lets a built-in operation be differentiated twice, and lets backward detect that the
+        array was changed in place in between.
+        """
+        self.saved_tensors = arrays
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run the operation on Tensors (other arguments pass through to ``forward``)."""
+        arrays = []
+        needs = []
+        for arg in args:
+            if isinstance(arg, Tensor):
+                arrays.append(arg._data)
+                needs.append(arg.requires_grad)
+            else:
+                arrays.append(arg)
+                needs.append(False)
+        ctx = object.__new__(cls)
+        ctx.saved_tensors = ()
+        result = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+        if type(result) is not np.ndarray:
+            result = _as_result_array(cls, ctx, result)
+        if _grad_enabled and True in needs:
+            ctx.inputs = args
+            ctx.needs_input_grad = tuple(needs)
+            ctx._changes_seen = _changes
+            ctx._sequence = next(_sequence)
+            return Tensor._wrap(result, ctx)
+        return Tensor._wrap(result, None)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _as_result_array(cls: type, ctx: Function, result: Any) -> np.ndarray:
+    """NumPy returns 0-d results as scalars: make them arrays, and keep saved references."""
+    if isinstance(result, Tensor):
+        raise TypeError(f"{cls.name}.forward must return an ndarray, not a Tensor")
+    array = np.asarray(result)
+    if isinstance(result, np.generic):
+        saved = ctx.saved_tensors
+        if saved:
+            ctx.saved_tensors = tuple([array if s is result else s for s in saved])
+        return array
+    if array.dtype.kind not in "fbiu":
+        raise TypeError(f"{cls.name}.forward returned {type(result).__name__} of dtype {array.dtype}, not numbers")
+    return array
+
+
+def _freed_message(node: Function) -> str:
+    return (
+        f"{node.name}: trying to backward through the graph a second time (its saved arrays "
+        "were released by the first backward); call backward(retain_graph=True) the first time"
+    )
+
+
+def _check_unchanged(node: Function, output: Tensor) -> None:
+    """Raise if a tensor this node saved was changed in place after the node was made."""
+    for position, t in enumerate(node.inputs + (output,)):
+        if isinstance(t, Tensor) and t._changed_at > node._changes_seen:
+            what = "its output" if t is output else f"its input {position}"
+            raise RuntimeError(
+                f"{node.name}: {what} (shape {t.shape}) was modified in place (now at version "
+                f"{t._version}) after the operation saved it for backward; change a copy instead, "
+                "or run the forward again after the change"
+            )
+
+
+def sum_to(grad: Any, shape: tuple[int, ...], op: str = "backward") -> Any:
+    """Sum a gradient over the axes that broadcasting added, so it has ``shape``.
+
+    The one place that undoes broadcasting, for every op (as tinygrad does). Works on ndarrays
+    and on Tensors.
+    """
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    lead = len(gshape) - len(shape)
+    if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, gshape[lead:])):
+        raise ShapeError(f"{op}: gradient of shape {shape_of(grad)} does not fit an input of shape {tuple(shape)}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _fit(node: Function, grad: Any, target: Tensor) -> Any:
+    """Make one input's gradient match that input's shape (undoing broadcasting) and dtype."""
+    data = target._data
+    if grad.shape != data.shape:
+        grad = sum_to(grad, data.shape, node.name)
+    if grad.dtype != data.dtype:
+        grad = grad.astype(data.dtype)
+    return grad
+
+
+def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
+    if gradient is None:
+        if root._data.size != 1:
+            raise RuntimeError(
+                f"backward: the output has shape {root.shape}; pass `gradient` of that shape "
+                "(only a single-element output has an implicit gradient of 1)"
+            )
+        data = root._data
+        # A 0-d output's seed can be a NumPy scalar: cheaper, and it acts as an array here.
+        seed = data.dtype.type(1) if data.ndim == 0 and not create_graph else np.ones(data.shape, data.dtype)
+        return Tensor._wrap(seed, None) if create_graph else seed
+    if create_graph:
+        seed = as_tensor(gradient, dtype=root.dtype)
+    else:
+        seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
+    if seed.shape != root.shape:
+        raise ShapeError(f"backward: gradient of shape {shape_of(seed)} does not match the output's shape {root.shape}")
+    return seed
+
+
+def _saved_as_tensors(node: Function, output: Tensor) -> tuple[Any, ...]:
+    """Map saved arrays back to the Tensors they are the data of, for a recorded backward."""
+    inputs = node.inputs
+    by_id = {id(t._data): t for t in inputs if isinstance(t, Tensor)}
+    by_id[id(output._data)] = output
+    mapped = []
+    for i, s in enumerate(node.saved_tensors):
+        # Ops save inputs in their order; prefer that match when two tensors share one array.
+        if i < len(inputs) and isinstance(inputs[i], Tensor) and inputs[i]._data is s:
+            mapped.append(inputs[i])
+        else:
+            mapped.append(by_id.get(id(s), s))
+    return tuple(mapped)
+
+
+def _run(
+    roots: Sequence[Tensor],
+    seeds: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Iterable[Tensor] = (),
+) -> tuple[dict[Tensor, Any], dict[Tensor, Any]]:
+    """Propagate ``seeds`` from ``roots`` to every tensor that requires grad.
+
+    Returns the gradient of each leaf reached, and of each non-leaf tensor in ``capture``.
+    Non-leaf tensors that asked for ``retain_grad()`` get theirs in ``.grad`` on the way.
+    """
+    # Keyed by the tensors themselves: dicts compare keys by identity first, and Tensor
+    # hashes by identity, so Tensor.__eq__ (elementwise) is never called here.
+    pending: dict[Tensor, Any] = {}
+    ready: list[tuple[int, Tensor]] = []
+    for root, seed in zip(roots, seeds):
+        if root in pending:
+            pending[root] = pending[root] + seed
+            continue
+        pending[root] = seed
+        if root.grad_fn is not None:
+            heapq.heappush(ready, (-root.grad_fn._sequence, root))
+    capture = set(capture)
+    captured: dict[Tensor, Any] = {}
+    # The loop below runs once per node of every training step: locals and cheap checks
+    # first, with the rare cases (version changes, dtype casts, custom ops) behind them.
+    pop, push, take, look = heapq.heappop, heapq.heappush, pending.pop, pending.get
+    while ready:
+        output = pop(ready)[1]
+        # Every consumer of `output` was made after it, so its gradient is complete now.
+        grad_output = take(output)
+        node = output.grad_fn
+        if output._retains_grad:
+            _accumulate(output, grad_output)
+        if capture and output in capture:
+            captured[output] = grad_output
+        saved = node.saved_tensors
+        if saved is None:
+            raise RuntimeError(_freed_message(node))
+        if saved and node._changes_seen != _changes:
+            _check_unchanged(node, output)
+        if create_graph:
+            grads = _recorded_backward(node, output, grad_output)
+        else:
+            grads = node.backward(node, grad_output)
+        if type(grads) is not tuple:
+            grads = (grads,)  # a one-input op may return its gradient bare
+        inputs = node.inputs
+        if len(grads) != len(inputs) or not node.differentiable_twice:
+            grads = _check_grads(node, grads)
+        for inp, needed, g in zip(inputs, node.needs_input_grad, grads):
+            if not needed or g is None:
+                continue
+            data = inp._data
+            # Built-in dtypes are singletons, so `is not` is the quick test; _fit decides.
+            if g.shape != data.shape or g.dtype is not data.dtype:
+                g = _fit(node, g, inp)
+            previous = look(inp)
+            if previous is None:
+                pending[inp] = g
+                if inp.grad_fn is not None:
+                    push(ready, (-inp.grad_fn._sequence, inp))
+            else:
+                pending[inp] = previous + g
+        if not retain_graph:
+            node.saved_tensors = None
+    return pending, captured
+
+
+def _recorded_backward(node: Function, output: Tensor, grad_output: Tensor) -> Any:
+    """Run a node's backward on Tensors, so that it is itself recorded (create_graph)."""
+    if not node.differentiable_twice:
+        raise RuntimeError(
+            f"{node.name}: this custom Function's backward works on ndarrays, so it is "
+            "differentiable once; create_graph=True cannot go through it"
+        )
+    kept = node.saved_tensors
+    node.saved_tensors = _saved_as_tensors(node, output)
+    try:
+        return node.backward(node, grad_output)
+    finally:
+        node.saved_tensors = kept
+
+
+def _check_grads(node: Function, grads: Any) -> tuple[Any, ...]:
+    """Accept a lone gradient for a one-input op; refuse a wrong count, and (for custom
+    Functions) anything that is not an array of the input's exact shape."""
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if len(grads) != len(node.inputs):
+        raise RuntimeError(
+            f"{node.name}.backward returned {len(grads)} gradient(s) for {len(node.inputs)} input(s)"
+        )
+    if node.differentiable_twice:
+        return grads
+    checked = []
+    for position, (inp, needed, g) in enumerate(zip(node.inputs, node.needs_input_grad, grads)):
+        if g is not None and needed:
+            g = np.asarray(g)
+            if g.shape != inp.shape:
+                raise ShapeError(
+                    f"{node.name}.backward returned a gradient of shape {shape_of(g)} for input "
+                    f"{position} of shape {inp.shape}; it must have the input's shape"
+                )
+            if g.dtype.kind != "f":
+                g = g.astype(inp.dtype)
+        checked.append(g)
+    return tuple(checked)
+
+
+def _accumulate(tensor: Tensor, grad: Any) -> None:
+    """Add a gradient into ``tensor.grad`` as an ndarray that nothing else shares."""
+    grad = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=tensor.dtype)
+    if tensor.grad is None:
+        tensor.grad = grad
+    else:
+        tensor.grad = tensor.grad + grad
+
+
+def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
+    """Accumulate d(tensor)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+    Same as ``tensor.backward(gradient, retain_graph)``.
+    """
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            f"backward: this tensor (shape {tensor.shape}) does not require grad and has no "
+            "graph; create a leaf with requires_grad=True and compute from it outside no_grad()"
+        )
+    if tensor.grad_fn is not None and tensor.grad_fn.saved_tensors is None:
+        raise RuntimeError(_freed_message(tensor.grad_fn))
+    seed = _seed(tensor, gradient, create_graph=False)
+    leaves, _ = _run([tensor], [seed], retain_graph, create_graph=False)
+    for leaf, g in leaves.items():
+        _accumulate(leaf, g)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    As ``torch.autograd.grad``: returns a tuple with one Tensor per input. With
+    ``create_graph=True`` the backward pass is recorded, so the gradients can be differentiated
+    again (second derivatives, Hessian-vector products). ``retain_graph`` defaults to
+    ``create_graph``. An input that the outputs do not depend on raises an error, or gives
+    ``None`` with ``allow_unused=True``.
+
+    >>> import microgradnn as mg
+    >>> x = mg.Tensor(3.0, requires_grad=True)
+    >>> (dx,) = mg.grad(x ** 3, x, create_graph=True)
+    >>> dx.item(), mg.grad(dx, x)[0].item()
+    (27.0, 18.0)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    if retain_graph is None:
+        retain_graph = create_graph
+    for t in outputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: every output must be a Tensor that requires grad (got shape {shape_of(t)})")
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: every input must be a Tensor that requires grad (got shape {shape_of(t)})")
+
+    global _grad_enabled
+    previous_mode = _grad_enabled
+    # A recorded backward needs recording on; a plain one must not record anything.
+    _grad_enabled = create_graph
+    try:
+        seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
+        leaves, captured = _run(outputs, seeds, retain_graph, create_graph, capture=inputs)
+    finally:
+        _grad_enabled = previous_mode
+    results: list[Tensor | None] = []
+    for t in inputs:
+        g = leaves.get(t) if t.grad_fn is None else captured.get(t)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"grad: an input of shape {t.shape} was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            results.append(None)
+        elif isinstance(g, Tensor):
+            results.append(g)
+        else:
+            # Copy: the array may be shared with another input's gradient or the seed.
+            results.append(Tensor._wrap(np.array(g, dtype=t.dtype), None))
+    return tuple(results)

@@ -1,0 +1,99 @@
+"""Factories (zeros, ones, full, rand, randn, arange, ..._like) and the default generator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .tensor import DTypeLike, Tensor, as_float_array
+
+__all__ = [
+    "manual_seed", "default_generator", "zeros", "ones", "full", "rand", "randn", "arange",
+    "zeros_like", "ones_like",
+]
+
+_generator = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reset the generator that random factories and initialisers use when given no ``rng``.
+
+    >>> import microgradnn as mg
+    >>> _ = mg.manual_seed(0); a = mg.rand(2)
+    >>> _ = mg.manual_seed(0); b = mg.rand(2)
+    >>> bool((a == b).data.all())
+    True
+    """
+    global _generator
+    _generator = np.random.default_rng(seed)
+    return _generator
+
+
+def default_generator() -> np.random.Generator:
+    """The generator used when no ``rng=`` is given (reset by :func:`manual_seed`)."""
+    return _generator
+
+
+def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in size):
+        raise ValueError(f"{op}: a size is non-negative ints, not {size!r}")
+    return tuple(int(n) for n in size)
+
+
+def _dtype(dtype: DTypeLike, op: str) -> np.dtype:
+    return np.dtype(np.float64) if dtype is None else as_float_array(np.empty(0), dtype, op).dtype
+
+
+def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return _make(np.zeros(_shape(size, "zeros"), _dtype(dtype, "zeros")), requires_grad)
+
+
+def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
+    return _make(np.ones(_shape(size, "ones"), _dtype(dtype, "ones")), requires_grad)
+
+
+def full(size: Any, fill_value: float, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``."""
+    shape = _shape((size,) if isinstance(size, (tuple, list)) else (size,), "full")
+    return _make(np.full(shape, fill_value, _dtype(dtype, "full")), requires_grad)
+
+
+def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, rng: np.random.Generator | None = None) -> Tensor:
+    """Uniform samples in [0, 1) from ``rng`` (or the generator :func:`manual_seed` resets)."""
+    generator = rng if rng is not None else _generator
+    dt = _dtype(dtype, "rand")
+    return _make(generator.random(_shape(size, "rand")).astype(dt, copy=False), requires_grad)
+
+
+def randn(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, rng: np.random.Generator | None = None) -> Tensor:
+    """Standard normal samples from ``rng`` (or the generator :func:`manual_seed` resets)."""
+    generator = rng if rng is not None else _generator
+    dt = _dtype(dtype, "randn")
+    return _make(generator.standard_normal(_shape(size, "randn")).astype(dt, copy=False), requires_grad)
+
+
+def arange(start: float, stop: float | None = None, step: float = 1, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, stop), as ``np.arange`` (float64 unless ``dtype``)."""
+    values = np.arange(start, stop, step) if stop is not None else np.arange(start)
+    return _make(values.astype(_dtype(dtype, "arange")), requires_grad)
+
+
+def zeros_like(t: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and dtype, unless given) of ``t``."""
+    like = as_float_array(t, None, "zeros_like")
+    return _make(np.zeros(like.shape, like.dtype if dtype is None else _dtype(dtype, "zeros_like")), requires_grad)
+
+
+def ones_like(t: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape (and dtype, unless given) of ``t``."""
+    like = as_float_array(t, None, "ones_like")
+    return _make(np.ones(like.shape, like.dtype if dtype is None else _dtype(dtype, "ones_like")), requires_grad)

@@ -1,0 +1,581 @@
+"""Elementwise operations: arithmetic, exp/log, activations, clip, maximum/minimum, where.
+
+Binary operations broadcast exactly as NumPy does; the engine sums each gradient back to its
+input's shape (see ``autograd.sum_to``), so a backward here returns the broadcast gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..autograd import Function
+from ..errors import ShapeError, shape_of
+from ..tensor import DTypeLike, Tensor, as_float_array
+from . import backmath
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
+    "relu", "clip", "maximum", "minimum", "where", "astype", "compare", "operand",
+]
+
+
+def operand(value: Any, dtype: np.dtype, op: str) -> Any:
+    """Prepare the non-Tensor side of a binary operation.
+
+    Python numbers stay Python numbers, so NumPy's rules keep a float32 tensor float32.
+    Integer and boolean arrays take the tensor's dtype (as in PyTorch, integers never
+    promote a floating tensor); floating arrays keep theirs and promote as NumPy does.
+    """
+    if isinstance(value, Tensor):
+        return value._data
+    if type(value) in (int, float, bool):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)):
+        kind = value.dtype.kind
+        if kind == "f":
+            return value
+        if kind in "biu":
+            return np.asarray(value, dtype=dtype)
+        raise TypeError(f"{op}: cannot combine a tensor with an array of {value.dtype}")
+    if isinstance(value, (list, tuple)):
+        return operand(as_float_array(value, None, op), dtype, op)
+    raise TypeError(f"{op}: cannot combine a tensor with {type(value).__name__} {value!r:.40}")
+
+
+def _pair(a: Any, b: Any, op: str) -> tuple[Any, Any]:
+    """Make at least one side a Tensor and the other an operand it can meet."""
+    if isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            b = operand(b, a._data.dtype, op)
+    elif isinstance(b, Tensor):
+        a = operand(a, b._data.dtype, op)
+    else:
+        a = Tensor(a)
+        b = operand(b, a._data.dtype, op)
+    return a, b
+
+
+def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
+    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the common case first
+        pass
+    else:
+        a, b = _pair(a, b, cls.name)
+    try:
+        return cls.apply(a, b)
+    except ShapeError:
+        raise
+    except ValueError:
+        raise ShapeError(f"{cls.name}: shapes {shape_of(a)} and {shape_of(b)} cannot be broadcast together") from None
+
+
+# ------------------------------------------------------------------ arithmetic
+class Add(Function):
+    """a + b."""
+
+    __slots__ = ()
+
+    name = "add"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, Any]:
+        return g, g
+
+
+class Sub(Function):
+    """a - b."""
+
+    __slots__ = ()
+
+    name = "sub"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a - b
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, Any]:
+        return (g if ctx.needs_input_grad[0] else None), (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """a * b."""
+
+    __slots__ = ()
+
+    name = "mul"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+class Div(Function):
+    """a / b."""
+
+    __slots__ = ()
+
+    name = "div"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, Any]:
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+
+
+class Neg(Function):
+    """-x."""
+
+    __slots__ = ()
+
+    name = "neg"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return -g
+
+
+class Pow(Function):
+    """a ** b, for a tensor or constant base and a tensor or constant exponent."""
+
+    __slots__ = ()
+
+    name = "pow"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: Any) -> np.ndarray:
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, Any]:
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:
+            # x ** 2 is the common case (squared errors): skip the pow in its derivative.
+            grad_a = g * (2 * a) if (type(b) in (int, float) and b == 2) else g * b * a ** (b - 1)
+        if need_b:
+            # d(a**b)/db = a**b * log(a). Where a == 0 the product is taken as 0 (PyTorch's
+            # convention): adding 1 there makes the log 0.
+            grad_b = g * out * backmath.log(a + (backmath.constant(a) == 0))
+        return grad_a, grad_b
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b, broadcasting as NumPy does.
+
+    >>> import microgradnn as mg
+    >>> mg.add(mg.Tensor([1.0, 2.0]), 1)
+    Tensor([2., 3.])
+    """
+    return _binary(Add, a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b, broadcasting as NumPy does."""
+    return _binary(Sub, a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b, broadcasting as NumPy does."""
+    return _binary(Mul, a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b, broadcasting as NumPy does."""
+    return _binary(Div, a, b)
+
+
+def neg(x: Tensor) -> Tensor:
+    """-x."""
+    return Neg.apply(x)
+
+
+def pow(base: Any, exponent: Any) -> Tensor:
+    """base ** exponent; either may be a Tensor or a constant.
+
+    >>> import microgradnn as mg
+    >>> x = mg.Tensor([3.0], requires_grad=True)
+    >>> (x ** 2).backward(mg.ones(1)); x.grad
+    array([6.])
+    """
+    return _binary(Pow, base, exponent)
+
+
+# ---------------------------------------------------------------- unary maths
+class Exp(Function):
+    """e ** x."""
+
+    __slots__ = ()
+
+    name = "exp"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    """Natural logarithm."""
+
+    __slots__ = ()
+
+    name = "log"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Sqrt(Function):
+    """Square root."""
+
+    __slots__ = ()
+
+    name = "sqrt"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return g / (2 * out)
+
+
+class Abs(Function):
+    """|x|, with gradient 0 at 0."""
+
+    __slots__ = ()
+
+    name = "abs"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g * np.sign(backmath.constant(x))
+
+
+class Tanh(Function):
+    """Hyperbolic tangent."""
+
+    __slots__ = ()
+
+    name = "tanh"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (out,) = ctx.saved_tensors
+        return g * (1 - out * out)
+
+
+# exp(-x) overflows past log(finfo.max); clipping -x just below it changes no result that is
+# representable as a normal number, and keeps the tutorials' 1 / (1 + exp(-x)) bit for bit.
+_EXP_LIMIT: dict[np.dtype, float] = {
+    np.dtype(t): float(np.floor(np.log(np.finfo(t).max))) for t in (np.float16, np.float32, np.float64)
+}
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-x)), stable for any input; backward is the tutorials' out * (1 - out)."""
+
+    __slots__ = ()
+
+    name = "sigmoid"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        t = np.negative(x, out=np.empty_like(x)) if x.ndim == 0 else np.negative(x)
+        np.minimum(t, _EXP_LIMIT.get(x.dtype, 709.0), out=t)
+        np.exp(t, out=t)
+        t += 1
+        out = np.reciprocal(t, out=t)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        # The saved output, not a recomputation: the numbers then match the hand-written loops.
+        (out,) = ctx.saved_tensors
+        return g * out * (1 - out)
+
+
+class ReLU(Function):
+    """max(x, 0), with gradient 0 at 0."""
+
+    __slots__ = ()
+
+    name = "relu"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        return g * (backmath.constant(x) > 0)
+
+
+class Clip(Function):
+    """x limited to [low, high]; the gradient passes where low <= x <= high."""
+
+    __slots__ = ("low", "high")
+
+    name = "clip"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, low: float | None = None, high: float | None = None) -> np.ndarray:
+        ctx.low, ctx.high = low, high
+        ctx.save_for_backward(x)
+        return np.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        x = backmath.constant(x)
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= x >= ctx.low
+        if ctx.high is not None:
+            inside &= x <= ctx.high
+        return g * inside
+
+
+class _Extremum(Function):
+    """Elementwise maximum or minimum; tied entries share the gradient evenly."""
+
+    __slots__ = ()
+
+    differentiable_twice = True
+    pick: Callable[..., np.ndarray]
+    wins: Callable[..., np.ndarray]
+
+    @classmethod
+    def forward(cls, ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[override]
+        ctx.save_for_backward(a, b)
+        return cls.pick(a, b)
+
+    @classmethod
+    def backward(cls, ctx: Any, g: Any) -> tuple[Any, Any]:  # type: ignore[override]
+        a, b = (backmath.constant(v) for v in ctx.saved_tensors)
+        dtype = np.result_type(a, b)
+        share_a = cls.wins(a, b).astype(dtype) + (a == b) * dtype.type(0.5)
+        return g * share_a, g * (1 - share_a)
+
+
+class Maximum(_Extremum):
+    __slots__ = ()
+    name = "maximum"
+    pick = staticmethod(np.maximum)
+    wins = staticmethod(np.greater)
+
+
+class Minimum(_Extremum):
+    __slots__ = ()
+    name = "minimum"
+    pick = staticmethod(np.minimum)
+    wins = staticmethod(np.less)
+
+
+class Where(Function):
+    """``a`` where ``condition`` holds, else ``b``."""
+
+    __slots__ = ("condition",)
+
+    name = "where"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, condition: np.ndarray, a: Any, b: Any) -> np.ndarray:
+        ctx.condition = condition
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, Any, Any]:
+        cond = ctx.condition
+        return None, g * cond, g * ~cond
+
+
+class Cast(Function):
+    """The same values in another dtype; the gradient is cast back."""
+
+    __slots__ = ()
+
+    name = "astype"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        return g  # the engine casts every gradient to its input's dtype
+
+
+def exp(x: Tensor) -> Tensor:
+    """e ** x."""
+    return Exp.apply(x)
+
+
+def log(x: Tensor) -> Tensor:
+    """Natural logarithm (log(0) is -inf, as in NumPy)."""
+    return Log.apply(x)
+
+
+def sqrt(x: Tensor) -> Tensor:
+    """Square root."""
+    return Sqrt.apply(x)
+
+
+def abs(x: Tensor) -> Tensor:
+    """|x|, with gradient 0 at 0."""
+    return Abs.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)); no overflow warning and no NaN for any input.
+
+    Computed exactly as the tutorials write it, so the numbers match theirs bit for bit. Below
+    x = -709 (float64; -88 for float32) the result stays at 1 / (1 + e**709), about 1e-308,
+    instead of shrinking further towards 0.
+
+    >>> import microgradnn as mg
+    >>> mg.sigmoid(mg.Tensor([-1000.0, 0.0, 1000.0])).data.round(6).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    return Sigmoid.apply(x)
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0), with gradient 0 at 0."""
+    return ReLU.apply(x)
+
+
+def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
+    """Limit x to [min, max] (either may be None); gradient passes where min <= x <= max."""
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    return Clip.apply(x, low=min, high=max)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum, broadcasting; ties split the gradient evenly (as PyTorch)."""
+    return _binary(Maximum, a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum, broadcasting; ties split the gradient evenly (as PyTorch)."""
+    return _binary(Minimum, a, b)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b``; all three broadcast together.
+
+    >>> import microgradnn as mg
+    >>> x = mg.Tensor([-1.0, 2.0])
+    >>> mg.where(x > 0, x, 0.0)
+    Tensor([0., 2.])
+    """
+    cond = np.asarray(condition._data if isinstance(condition, Tensor) else condition)
+    if cond.dtype != bool:
+        raise TypeError(f"where: condition must be boolean, not {cond.dtype}")
+    a, b = _pair(a, b, "where")
+    try:
+        return Where.apply(cond, a, b)
+    except ValueError:
+        raise ShapeError(
+            f"where: shapes {shape_of(cond)}, {shape_of(a)} and {shape_of(b)} cannot be broadcast together"
+        ) from None
+
+
+def astype(x: Tensor, dtype: DTypeLike) -> Tensor:
+    """The same values in another floating dtype; returns ``x`` itself when it already is."""
+    target = as_float_array(np.empty(0), dtype, "astype").dtype
+    if target == x.dtype:
+        return x
+    return Cast.apply(x, dtype=target)
+
+
+def compare(ufunc: np.ufunc, a: Any, b: Any, symbol: str) -> Tensor:
+    """A comparison: a boolean tensor that does not require grad."""
+    a, b = _pair(a, b, symbol)
+    try:
+        result = ufunc(backmath.constant(a), backmath.constant(b))
+    except ValueError:
+        raise ShapeError(f"{symbol}: shapes {shape_of(a)} and {shape_of(b)} cannot be broadcast together") from None
+    return Tensor._wrap(np.asarray(result), None)
+
+
