@@ -225,6 +225,49 @@ class Function:
             return Tensor._wrap(result, ctx)
         return Tensor._wrap(result, None)
 
+    # The two methods below are apply() for the built-in ops' two common shapes of call, one
+    # input (plus options) and two inputs. They do exactly what apply() does, minus its
+    # generic loop over arguments: every training step runs them once per operation.
+    @classmethod
+    def _apply1(cls, x: Tensor, *options: Any) -> Tensor:
+        """apply() for one Tensor input and positional options for ``forward``."""
+        ctx = object.__new__(cls)
+        ctx.saved_tensors = ()
+        result = cls.forward(ctx, x._data, *options)
+        if type(result) is not np.ndarray:
+            result = _as_result_array(cls, ctx, result)
+        if x.requires_grad and _grad_enabled:
+            ctx.inputs = (x,)
+            ctx.needs_input_grad = (True,)
+            ctx._changes_seen = _changes
+            ctx._sequence = next(_sequence)
+            return Tensor._wrap(result, ctx)
+        return Tensor._wrap(result, None)
+
+    @classmethod
+    def _apply2(cls, a: Any, b: Any) -> Tensor:
+        """apply() for two inputs, each a Tensor or a constant operand."""
+        if isinstance(a, Tensor):
+            a_data, a_needs = a._data, a.requires_grad
+        else:
+            a_data, a_needs = a, False
+        if isinstance(b, Tensor):
+            b_data, b_needs = b._data, b.requires_grad
+        else:
+            b_data, b_needs = b, False
+        ctx = object.__new__(cls)
+        ctx.saved_tensors = ()
+        result = cls.forward(ctx, a_data, b_data)
+        if type(result) is not np.ndarray:
+            result = _as_result_array(cls, ctx, result)
+        if (a_needs or b_needs) and _grad_enabled:
+            ctx.inputs = (a, b)
+            ctx.needs_input_grad = (a_needs, b_needs)
+            ctx._changes_seen = _changes
+            ctx._sequence = next(_sequence)
+            return Tensor._wrap(result, ctx)
+        return Tensor._wrap(result, None)
+
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
@@ -439,7 +482,10 @@ def _check_grads(node: Function, grads: Any) -> tuple[Any, ...]:
 
 def _accumulate(tensor: Tensor, grad: Any) -> None:
     """Add a gradient into ``tensor.grad`` as an ndarray that nothing else shares."""
-    grad = np.array(grad._data if isinstance(grad, Tensor) else grad, dtype=tensor.dtype)
+    if isinstance(grad, Tensor):
+        grad = grad._data
+    # A fresh copy: the same array may also be another tensor's gradient, or the caller's.
+    grad = np.array(grad, dtype=tensor._data.dtype)
     if tensor.grad is None:
         tensor.grad = grad
     else:

@@ -63,7 +63,7 @@ def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
     else:
         a, b = _pair(a, b, cls.name)
     try:
-        return cls.apply(a, b)
+        return cls._apply2(a, b)
     except ShapeError:
         raise
     except ValueError:
@@ -182,8 +182,12 @@ class Pow(Function):
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            # x ** 2 is the common case (squared errors): skip the pow in its derivative.
-            grad_a = g * (2 * a) if (type(b) in (int, float) and b == 2) else g * b * a ** (b - 1)
+            if type(b) in (int, float) and b == 2:
+                # x ** 2 is the common case (squared errors): 2x is a + a, exactly, and NumPy
+                # adds two arrays faster than it multiplies by a Python number.
+                grad_a = g * (a + a)
+            else:
+                grad_a = g * b * a ** (b - 1)
         if need_b:
             # d(a**b)/db = a**b * log(a). Where a == 0 the product is taken as 0 (PyTorch's
             # convention): adding 1 there makes the log 0.
@@ -218,7 +222,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 def neg(x: Tensor) -> Tensor:
     """-x."""
-    return Neg.apply(x)
+    return Neg._apply1(x)
 
 
 def pow(base: Any, exponent: Any) -> Tensor:
@@ -333,9 +337,17 @@ class Tanh(Function):
 
 # exp(-x) overflows past log(finfo.max); clipping -x just below it changes no result that is
 # representable as a normal number, and keeps the tutorials' 1 / (1 + exp(-x)) bit for bit.
-_EXP_LIMIT: dict[np.dtype, float] = {
-    np.dtype(t): float(np.floor(np.log(np.finfo(t).max))) for t in (np.float16, np.float32, np.float64)
-}
+# Kept per dtype as 0-d arrays, which NumPy combines with arrays faster than Python numbers.
+_SIGMOID_CONSTANTS: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _sigmoid_constants(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(largest safe exponent, one) as 0-d arrays of ``dtype``."""
+    constants = _SIGMOID_CONSTANTS.get(dtype)
+    if constants is None:
+        limit = np.floor(np.log(np.finfo(dtype).max))
+        constants = _SIGMOID_CONSTANTS[dtype] = (np.array(limit, dtype), np.array(1, dtype))
+    return constants
 
 
 class Sigmoid(Function):
@@ -348,10 +360,12 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        t = np.negative(x, out=np.empty_like(x)) if x.ndim == 0 else np.negative(x)
-        np.minimum(t, _EXP_LIMIT.get(x.dtype, 709.0), out=t)
+        limit, one = _sigmoid_constants(x.dtype)
+        # In place on one fresh array: 1 / (1 + exp(-x)), with -x clipped at the limit.
+        t = np.negative(x) if x.ndim else np.negative(x, out=np.empty_like(x))
+        np.minimum(t, limit, out=t)
         np.exp(t, out=t)
-        t += 1
+        t += one
         out = np.reciprocal(t, out=t)
         ctx.save_for_backward(out)
         return out
@@ -482,27 +496,27 @@ class Cast(Function):
 
 def exp(x: Tensor) -> Tensor:
     """e ** x."""
-    return Exp.apply(x)
+    return Exp._apply1(x)
 
 
 def log(x: Tensor) -> Tensor:
     """Natural logarithm (log(0) is -inf, as in NumPy)."""
-    return Log.apply(x)
+    return Log._apply1(x)
 
 
 def sqrt(x: Tensor) -> Tensor:
     """Square root."""
-    return Sqrt.apply(x)
+    return Sqrt._apply1(x)
 
 
 def abs(x: Tensor) -> Tensor:
     """|x|, with gradient 0 at 0."""
-    return Abs.apply(x)
+    return Abs._apply1(x)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(x)
+    return Tanh._apply1(x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -516,12 +530,12 @@ def sigmoid(x: Tensor) -> Tensor:
     >>> mg.sigmoid(mg.Tensor([-1000.0, 0.0, 1000.0])).data.round(6).tolist()
     [0.0, 0.5, 1.0]
     """
-    return Sigmoid.apply(x)
+    return Sigmoid._apply1(x)
 
 
 def relu(x: Tensor) -> Tensor:
     """max(x, 0), with gradient 0 at 0."""
-    return ReLU.apply(x)
+    return ReLU._apply1(x)
 
 
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:

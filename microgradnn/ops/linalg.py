@@ -62,7 +62,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     """
     a, b = _pair(a, b, "matmul")
     try:
-        return MatMul.apply(a, b)
+        return MatMul._apply2(a, b)
     except ValueError:
         raise _mismatch(shape_of(a), shape_of(b)) from None
 

@@ -76,7 +76,9 @@ class Sum(_Reduction):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        return backmath.broadcast_to(_Reduction.to_kept(ctx, g), ctx.in_shape)
+        if ctx.kept is not None and not ctx.keepdims:
+            g = g.reshape(ctx.kept)
+        return backmath.broadcast_to(g, ctx.in_shape)
 
 
 class Mean(_Reduction):
@@ -185,22 +187,22 @@ def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     >>> mg.Tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0)
     Tensor([4., 6.])
     """
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+    return Sum._apply1(x, axis, keepdims)
 
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes when None)."""
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+    return Mean._apply1(x, axis, keepdims)
 
 
 def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Maximum over ``axis``; tied entries share the gradient evenly."""
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+    return Max._apply1(x, axis, keepdims)
 
 
 def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Minimum over ``axis``; tied entries share the gradient evenly."""
-    return Min.apply(x, axis=axis, keepdims=keepdims)
+    return Min._apply1(x, axis, keepdims)
 
 
 def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
@@ -215,7 +217,7 @@ def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     >>> mg.logsumexp(mg.Tensor([1000.0, 1000.0])).item()
     1000.6931471805599
     """
-    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+    return LogSumExp._apply1(x, axis, keepdims)
 
 
 def _arg(x: Tensor, axis: int | None, reducer: Any, op: str) -> Tensor:
