@@ -60,7 +60,8 @@ def matmul(a: Any, b: Any) -> Tensor:
     >>> (mg.ones((2, 3)) @ mg.ones(3)).shape
     (2,)
     """
-    a, b = _pair(a, b, "matmul")
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = _pair(a, b, "matmul")
     try:
         return MatMul._apply2(a, b)
     except ValueError:
