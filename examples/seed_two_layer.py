@@ -1,50 +1,59 @@
-"""The second tutorial, Trask's two-layer network, written with microgradnn Tensors.
+"""The second tutorial, Trask's two-layer network, as a microgradnn model.
 
-The tutorial sets no seed; here ``np.random.seed(1)`` fixes one, so the numbers can be checked.
+``MLP(3, 4, 1, bias=False, output_activation=Sigmoid)`` is Trask's ``Network(3, 4, 1)``; the
+tutorial's weights load in one line; ``SGD(lr=1.0)`` on half the summed squared error is its
+hand-written update. The tutorial sets no seed; ``np.random.seed(1)`` fixes one here.
 Run: ``python examples/seed_two_layer.py``.
 """
 
 import numpy as np
 
 import microgradnn as mg
+from microgradnn import nn, optim
 
 INPUTS = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
 TARGETS = np.array([[0, 1, 1, 0]]).T
 
 
-def predict(syn0: mg.Tensor, syn1: mg.Tensor, x: mg.Tensor) -> mg.Tensor:
-    """The network's output for the rows of ``x``."""
-    return ((x @ syn0).sigmoid() @ syn1).sigmoid()
-
-
-def train(hidden: int = 4, steps: int = 10_000) -> tuple[mg.Tensor, mg.Tensor]:
-    """Train 3 -> hidden -> 1 with sigmoids; return both weight matrices."""
+def tutorial_weights(hidden: int) -> tuple[np.ndarray, np.ndarray]:
+    """The tutorial's starting weights, drawn after np.random.seed(1)."""
     np.random.seed(1)
-    syn0 = mg.Tensor(2 * np.random.random((3, hidden)) - 1, requires_grad=True)
-    syn1 = mg.Tensor(2 * np.random.random((hidden, 1)) - 1, requires_grad=True)
-    x, y = mg.Tensor(INPUTS), mg.Tensor(TARGETS)
-    for step in range(steps):
-        l2 = predict(syn0, syn1, x)
-        loss = 0.5 * ((y - l2) ** 2).sum()
-        if step % 1000 == 0:
-            print(f"step {step:5d}  loss {loss.item():.8f}")
-        syn0.grad = syn1.grad = None
-        loss.backward()
-        with mg.no_grad():
-            syn0 -= syn0.grad
-            syn1 -= syn1.grad
+    syn0 = 2 * np.random.random((3, hidden)) - 1
+    syn1 = 2 * np.random.random((hidden, 1)) - 1
     return syn0, syn1
 
 
+def train(hidden: int = 4, steps: int = 10_000, verbose: bool = True) -> nn.MLP:
+    """Train 3 -> hidden -> 1 with sigmoids, from the tutorial's starting weights."""
+    model = nn.MLP(3, hidden, 1, bias=False, output_activation=nn.Sigmoid)
+    syn0, syn1 = tutorial_weights(hidden)
+    model.load_state_dict({"0.weight": syn0, "2.weight": syn1})
+    if verbose:
+        print("Starting weights:")
+        print(model.state_dict()["0.weight"])
+        print(model.state_dict()["2.weight"])
+    optimizer = optim.SGD(model.parameters(), lr=1.0)
+    loss_fn = nn.MSELoss(reduction="sum")
+    x, y = mg.Tensor(INPUTS), mg.Tensor(TARGETS)
+    for step in range(steps):
+        loss = 0.5 * loss_fn(model(x), y)
+        if verbose and step % 1000 == 0:
+            print(f"step {step:5d}  loss {loss.item():.8f}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
 def main() -> None:
-    syn0, syn1 = train()
+    model = train()
+    print("Weights after training:")
+    for name, value in model.state_dict().items():
+        print(name)
+        print(value)
     print("Output after training:")
     with mg.no_grad():
-        print(predict(syn0, syn1, mg.Tensor(INPUTS)).data.ravel())
-    print("syn0:")
-    print(syn0.data)
-    print("syn1:")
-    print(syn1.data)
+        print(model(mg.Tensor(INPUTS)).data.ravel())
 
 
 if __name__ == "__main__":

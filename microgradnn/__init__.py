@@ -18,9 +18,10 @@ from .creation import (
     arange, default_generator, full, manual_seed, ones, ones_like, rand, randn, zeros, zeros_like,
 )
 from .errors import ShapeError
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .gradcheck import GradcheckError, gradcheck, gradcheck_module, gradgradcheck
 from .ops.elementwise import (
-    abs, add, astype, clip, div, exp, log, maximum, minimum, mul, neg, pow, relu, sigmoid, sqrt,
+    abs, add, astype, clip, div, exp, leaky_relu, log, maximum, minimum, mul, neg, pow, relu, sigmoid,
+    sqrt,
     sub, tanh, where,
 )
 from .ops.linalg import matmul
@@ -30,14 +31,17 @@ from .ops.shape import (
 )
 from .ops.softmax import log_softmax, softmax
 
+from . import nn, optim  # noqa: E402  (after the core: they build on it)
+from .io import CheckpointError, load, save  # noqa: E402
+
 __version__ = "0.1.0"
 
 # Names that shadow builtins (abs, max, min, pow, sum) stay out of `import *`.
 __all__ = [
-    "Tensor", "as_tensor", "Function", "ShapeError", "backward", "grad", "no_grad", "enable_grad",
-    "is_grad_enabled", "sum_to", "gradcheck", "gradgradcheck", "GradcheckError", "manual_seed", "default_generator", "zeros", "ones", "full",
+    "nn", "optim", "save", "load", "CheckpointError", "Tensor", "as_tensor", "Function", "ShapeError", "backward", "grad", "no_grad", "enable_grad",
+    "is_grad_enabled", "sum_to", "gradcheck", "gradgradcheck", "gradcheck_module", "GradcheckError", "manual_seed", "default_generator", "zeros", "ones", "full",
     "rand", "randn", "arange", "zeros_like", "ones_like", "add", "sub", "mul", "div", "neg", "exp",
-    "log", "sqrt", "tanh", "sigmoid", "relu", "clip", "maximum", "minimum", "where", "astype",
+    "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "clip", "maximum", "minimum", "where", "astype",
     "matmul", "mean", "var", "logsumexp", "argmax", "argmin", "reshape", "transpose", "swapaxes",
     "squeeze", "expand_dims", "flatten", "broadcast_to", "concatenate", "stack", "softmax",
     "log_softmax",

@@ -105,3 +105,23 @@ def test_two_layer_network_matches_the_hand_written_loop(hidden):
         with mg.no_grad():
             prediction = ((x @ syn0).sigmoid() @ syn1).sigmoid()
         assert str(prediction.data.ravel()) == "[0.00702172 0.99101005 0.99215207 0.0104785 ]"
+
+
+@pytest.mark.parametrize("hidden", [4, 6])
+def test_two_layer_network_as_mlp_with_sgd_and_mse_sum_matches_the_tutorial(hidden):
+    hand0, hand1, _ = trask_by_hand(hidden, 10_000)
+    np.random.seed(1)
+    syn0 = 2 * np.random.random((3, hidden)) - 1
+    syn1 = 2 * np.random.random((hidden, 1)) - 1
+    model = mg.nn.MLP(3, hidden, 1, bias=False, output_activation=mg.nn.Sigmoid)
+    model.load_state_dict({"0.weight": syn0, "2.weight": syn1})
+    optimizer = mg.optim.SGD(model.parameters(), lr=1.0)
+    loss_fn = mg.nn.MSELoss(reduction="sum")
+    x, y = mg.Tensor(TRASK_X), mg.Tensor(Y)
+    for _ in range(10_000):
+        loss = 0.5 * loss_fn(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    np.testing.assert_allclose(model[0].weight.data, hand0, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model[2].weight.data, hand1, rtol=0, atol=1e-9)

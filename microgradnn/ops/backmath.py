@@ -30,6 +30,15 @@ def log(x: Any) -> Any:
     return x.log() if isinstance(x, Tensor) else np.log(x)
 
 
+def sigmoid(x: Any) -> Any:
+    """The sigmoid op's value: on an ndarray computed directly, on a Tensor recorded."""
+    if isinstance(x, Tensor):
+        return x.sigmoid()
+    from .elementwise import sigmoid_array  # elementwise imports this module
+
+    return sigmoid_array(x)
+
+
 def broadcast_to(g: Any, shape: tuple[int, ...]) -> Any:
     """Repeat ``g`` over ``shape``: a fresh writable array (``np.broadcast_to`` is a slow,
     read-only view), or the recorded op on a Tensor."""

@@ -17,7 +17,7 @@ from . import backmath
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
-    "relu", "clip", "maximum", "minimum", "where", "astype", "compare", "operand",
+    "relu", "leaky_relu", "clip", "maximum", "minimum", "where", "astype", "compare", "operand",
 ]
 
 
@@ -350,6 +350,17 @@ def _sigmoid_constants(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     return constants
 
 
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) on an ndarray, as the tutorials write it, without overflow."""
+    limit, one = _sigmoid_constants(x.dtype)
+    # In place on one fresh array, with -x clipped at the limit.
+    t = np.negative(x) if x.ndim else np.negative(x, out=np.empty_like(x))
+    np.minimum(t, limit, out=t)
+    np.exp(t, out=t)
+    t += one
+    return np.reciprocal(t, out=t)
+
+
 class Sigmoid(Function):
     """1 / (1 + exp(-x)), stable for any input; backward is the tutorials' out * (1 - out)."""
 
@@ -360,13 +371,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        limit, one = _sigmoid_constants(x.dtype)
-        # In place on one fresh array: 1 / (1 + exp(-x)), with -x clipped at the limit.
-        t = np.negative(x) if x.ndim else np.negative(x, out=np.empty_like(x))
-        np.minimum(t, limit, out=t)
-        np.exp(t, out=t)
-        t += one
-        out = np.reciprocal(t, out=t)
+        out = sigmoid_array(x)
         ctx.save_for_backward(out)
         return out
 
@@ -394,6 +399,27 @@ class ReLU(Function):
     def backward(ctx: Any, g: Any) -> Any:
         (x,) = ctx.saved_tensors
         return g * (backmath.constant(x) > 0)
+
+
+class LeakyReLU(Function):
+    """x where x > 0, else negative_slope * x (gradient negative_slope at 0, as PyTorch)."""
+
+    __slots__ = ("slope",)
+
+    name = "leaky_relu"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, negative_slope: float) -> np.ndarray:
+        ctx.slope = negative_slope
+        ctx.save_for_backward(x)
+        return np.where(x > 0, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        (x,) = ctx.saved_tensors
+        x = backmath.constant(x)
+        return g * np.where(x > 0, 1, ctx.slope).astype(x.dtype)
 
 
 class Clip(Function):
@@ -536,6 +562,11 @@ def sigmoid(x: Tensor) -> Tensor:
 def relu(x: Tensor) -> Tensor:
     """max(x, 0), with gradient 0 at 0."""
     return ReLU._apply1(x)
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else ``negative_slope * x``."""
+    return LeakyReLU._apply1(x, negative_slope)
 
 
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:

@@ -1,0 +1,183 @@
+"""Layers: Dense, the activations as modules, Dropout, and MLP."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from ..ops import elementwise, softmax
+from ..tensor import DTypeLike, Tensor, as_float_array
+from . import functional, init
+from .module import Module, Parameter, Sequential
+
+__all__ = ["Dense", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Identity", "Dropout", "MLP"]
+
+
+def _float_dtype(dtype: DTypeLike) -> np.dtype:
+    return as_float_array(np.empty(0), np.float64 if dtype is None else dtype, "layer").dtype
+
+
+class Dense(Module):
+    """A fully connected layer, ``x @ weight + bias``, in the tutorials' layout.
+
+    ``weight`` has shape ``(in_features, out_features)`` and ``bias`` ``(out_features,)``; both
+    start uniform in ±1/sqrt(in_features), as PyTorch's ``Linear``. (PyTorch stores the weight
+    transposed, ``(out, in)``, and computes ``x @ W.T``.)
+
+    >>> import microgradnn as mg, numpy as np
+    >>> layer = mg.nn.Dense(3, 2, rng=np.random.default_rng(0))
+    >>> layer.weight.shape, layer.bias.shape, layer(mg.ones((4, 3))).shape
+    ((3, 2), (2,), (4, 2))
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype: DTypeLike = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        for what, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"Dense: {what} must be a positive int, got {n!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dt = _float_dtype(dtype)
+        bound = 1 / math.sqrt(in_features)
+        self.weight = init.uniform_(Parameter(np.zeros((in_features, out_features), dt)), -bound, bound, rng)
+        if bias:
+            self.bias = init.uniform_(Parameter(np.zeros(out_features, dt)), -bound, bound, rng)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x @ weight (+ bias)."""
+        out = x @ self.weight
+        return out if self.bias is None else out + self.bias
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Sigmoid(Module):
+    """The sigmoid as a layer."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """1 / (1 + exp(-x))."""
+        return elementwise.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh as a layer."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Hyperbolic tangent."""
+        return elementwise.tanh(x)
+
+
+class ReLU(Module):
+    """max(x, 0) as a layer."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """max(x, 0)."""
+        return elementwise.relu(x)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else ``negative_slope * x``."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Leaky ReLU."""
+        return elementwise.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softmax(Module):
+    """softmax along ``axis`` as a layer."""
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = axis
+
+    def forward(self, x: Tensor) -> Tensor:
+        """exp(x) / sum(exp(x)) along the axis."""
+        return softmax.softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class Identity(Module):
+    """Returns its input: a placeholder layer."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x itself."""
+        return x
+
+
+class Dropout(Module):
+    """Inverted dropout: in training, zero each element with probability ``p`` and scale the
+    kept ones by 1 / (1 - p); in eval mode, the identity.
+
+    >>> import microgradnn as mg, numpy as np
+    >>> drop = mg.nn.Dropout(0.5, rng=np.random.default_rng(0))
+    >>> sorted(set(drop(mg.ones(100)).data.tolist()))
+    [0.0, 2.0]
+    >>> drop.eval()(mg.ones(3)).data.tolist()
+    [1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+        self.rng = rng
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Drop and rescale in training; pass through in eval."""
+        return functional.dropout(x, self.p, self.training, self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class MLP(Sequential):
+    """A multi-layer perceptron: ``MLP(3, 4, 1)`` is Dense(3, 4), activation, Dense(4, 1).
+
+    Hidden layers get ``activation``; the last gets ``output_activation`` (None: raw outputs,
+    the logits that ``CrossEntropyLoss`` wants). Each argument is a Module class or any
+    callable that returns a module. Trask's ``Network(3, 6, 1)`` is
+    ``MLP(3, 6, 1, bias=False, output_activation=Sigmoid)``, and its weights load in one line:
+    ``model.load_state_dict({"0.weight": syn0, "2.weight": syn1})``.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.MLP(3, 4, 1, output_activation=mg.nn.Sigmoid)
+    MLP(
+      (0): Dense(in_features=3, out_features=4, bias=True)
+      (1): Sigmoid()
+      (2): Dense(in_features=4, out_features=1, bias=True)
+      (3): Sigmoid()
+    )
+    """
+
+    def __init__(
+        self, *sizes: int, activation: Callable[[], Module] = Sigmoid,
+        output_activation: Callable[[], Module] | None = None, bias: bool = True,
+        dtype: DTypeLike = None, rng: np.random.Generator | None = None,
+    ) -> None:
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: give at least an input and an output size, got {sizes}")
+        layers: list[Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(Dense(n_in, n_out, bias=bias, dtype=dtype, rng=rng))
+            last = i == len(sizes) - 2
+            make = output_activation if last else activation
+            if make is not None:
+                layers.append(make())
+        super().__init__(*layers)

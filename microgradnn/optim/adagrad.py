@@ -1,0 +1,48 @@
+"""Adagrad."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad with PyTorch's signature, defaults and update rule.
+
+    For each parameter ``p`` with gradient ``g``, at step ``t`` (from 1)::
+
+        g = g + weight_decay * p
+        sum = sum + g * g                      (sum starts at initial_accumulator_value)
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)
+    """
+
+    def __init__(
+        self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+        initial_accumulator_value: float = 0, eps: float = 1e-10,
+    ) -> None:
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+
+    def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
+        super()._check_hyperparameters(settings)
+        for key in ("lr_decay", "initial_accumulator_value", "eps"):
+            if settings[key] < 0:
+                raise ValueError(f"Adagrad: invalid {key} {settings[key]} (must be >= 0)")
+
+    def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        """One Adagrad step for one parameter."""
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(param.data, group["initial_accumulator_value"])
+        state["step"] += 1
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * param.data
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += grad * grad
+        param.data -= clr * grad / (np.sqrt(state["sum"]) + group["eps"])

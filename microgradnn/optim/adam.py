@@ -1,0 +1,83 @@
+"""Adam and AdamW (decoupled weight decay)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam with PyTorch's signature, defaults and update rule.
+
+    For each parameter ``p`` with gradient ``g``, at step ``t`` (from 1)::
+
+        g = g + weight_decay * p                       (Adam; AdamW decays p instead)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        v_hat = max(v_max, v) if amsgrad else v
+        p = p - lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
+    """
+
+    decoupled = False
+
+    def __init__(
+        self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
+        super()._check_hyperparameters(settings)
+        name = type(self).__name__
+        for i, beta in enumerate(settings["betas"]):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{name}: invalid beta at index {i}: {beta} (must be in [0, 1))")
+        if settings["eps"] < 0:
+            raise ValueError(f"{name}: invalid eps {settings['eps']} (must be >= 0)")
+
+    def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        """One Adam step for one parameter."""
+        lr, (beta1, beta2), eps, decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(param.data)
+            state["exp_avg_sq"] = np.zeros_like(param.data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(param.data)
+        state["step"] += 1
+        step = state["step"]
+        if decay:
+            if self.decoupled:
+                param.data *= 1 - lr * decay
+            else:
+                grad = grad + decay * param.data
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        denom = np.sqrt(v) / math.sqrt(1 - beta2**step) + eps
+        param.data -= lr / (1 - beta1**step) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 1e-2): ``p = p * (1 - lr * weight_decay)``
+    before the Adam step, instead of adding ``weight_decay * p`` to the gradient."""
+
+    decoupled = True
+
+    def __init__(
+        self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+    ) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)

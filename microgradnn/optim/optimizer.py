@@ -1,0 +1,148 @@
+"""Optimizer: parameter groups, per-parameter state, step, zero_grad and state dicts.
+
+Each optimizer defines one method, ``update(param, grad, group, state)``: the rule for one
+parameter, written in plain NumPy on its array. The base class does everything else, the way
+``torch.optim.Optimizer`` does.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["Optimizer"]
+
+
+class Optimizer:
+    """Base class: ``step()`` applies ``update`` to every parameter that has a gradient.
+
+    ``params`` is an iterable of tensors, or of dicts ``{"params": [...], "lr": ...}`` that give
+    a group its own hyper-parameters (the rest come from the optimizer's defaults). Parameters
+    whose ``.grad`` is None are skipped, so frozen layers work.
+    """
+
+    defaults: dict[str, Any]
+    param_groups: list[dict[str, Any]]
+    state: dict[Tensor, dict[str, Any]]
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self._check_hyperparameters(defaults)
+        self.defaults = defaults
+        self.param_groups = []
+        self.state = {}
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors (e.g. model.parameters()), not one Tensor")
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
+        """Raise for a setting out of range; each optimizer adds its own checks."""
+        lr = settings.get("lr")
+        if lr is not None and not lr >= 0:
+            raise ValueError(f"{type(self).__name__}: invalid learning rate {lr} (must be >= 0)")
+        if settings.get("weight_decay", 0) < 0:
+            raise ValueError(f"{type(self).__name__}: invalid weight_decay {settings['weight_decay']} (must be >= 0)")
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyper-parameters."""
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
+            if p.grad_fn is not None:
+                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor (shape {p.shape}); optimize the leaves it was computed from")
+            if not p.requires_grad:
+                raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} does not require grad")
+            if id(p) in seen:
+                raise ValueError(f"{type(self).__name__}: a parameter (shape {p.shape}) appears in more than one group")
+            seen.add(id(p))
+        settings = {key: value for key, value in group.items() if key != "params"}
+        unknown = set(settings) - set(self.defaults)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unknown hyper-parameter(s) {sorted(unknown)}")
+        full = {**self.defaults, **settings}
+        self._check_hyperparameters(full)
+        self.param_groups.append({"params": params, **full})
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to None (PyTorch 2's default)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if grad.shape != p.shape:
+                    raise ValueError(f"{type(self).__name__}.step: gradient of shape {grad.shape} for a parameter of shape {p.shape}")
+                state = self.state.get(p)
+                if state is None:
+                    state = self.state[p] = {}
+                self.update(p, np.asarray(grad, dtype=p.dtype), group, state)
+
+    def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
+        """Apply this optimizer's rule to one parameter (each optimizer defines it)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict[str, Any]:
+        """Hyper-parameters and per-parameter state (copies), parameters named by position."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            ids = []
+            for p in group["params"]:
+                index[p] = len(index)
+                ids.append(index[p])
+            groups.append({**{k: v for k, v in group.items() if k != "params"}, "params": ids})
+        state = {index[p]: copy.deepcopy(s) for p, s in self.state.items() if p in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` saved into an optimizer over the same parameters."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: {len(groups)} parameter groups saved, {len(self.param_groups)} here")
+        params = []
+        for saved, own in zip(groups, self.param_groups):
+            if len(saved["params"]) != len(own["params"]):
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: a group of {len(saved['params'])} parameters "
+                    f"saved, {len(own['params'])} here"
+                )
+            params.extend(own["params"])
+        by_index = dict(enumerate(params))
+        new_state = {}
+        for key, saved_state in state_dict["state"].items():
+            p = by_index.get(int(key))
+            if p is None:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state for parameter {key}, which does not exist here")
+            new_state[p] = {
+                k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else copy.deepcopy(v))
+                for k, v in saved_state.items()
+            }
+        for saved, own in zip(groups, self.param_groups):
+            own.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"})
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])

@@ -1,0 +1,51 @@
+"""The examples run as a user runs them, and print what they promise."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_example(name: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
+    return result.stdout
+
+
+def test_seed_neuron_prints_the_tutorials_prediction():
+    out = run_example("seed_neuron.py")
+    assert "Random starting weights:" in out and "Weights after training:" in out
+    assert out.strip().endswith("[0.99993704]")
+
+
+def test_seed_two_layer_prints_the_tutorials_predictions():
+    out = run_example("seed_two_layer.py")
+    assert "Starting weights:" in out and "Weights after training:" in out
+    assert out.strip().endswith("[0.00702172 0.99101005 0.99215207 0.0104785 ]")
+
+
+def test_custom_op_example_catches_the_wrong_backward():
+    out = run_example("custom_op.py")
+    assert "gradcheck passed" in out and "gradcheck FAILED" in out
+    assert "the wrong backward was caught: True" in out
+
+
+@pytest.fixture(scope="module")
+def swap_output():
+    return run_example("swap.py")
+
+
+@pytest.mark.parametrize("activation", ["Sigmoid", "Tanh", "ReLU"])
+def test_swap_example_prints_a_row_per_activation(swap_output, activation):
+    out = swap_output
+    row = next(line for line in out.splitlines() if line.startswith(f"| {activation} |"))
+    losses = [float(v) for v in row.strip("| ").split(" | ")[1:]]
+    assert len(losses) == 4 and all(v < 0.01 for v in losses)
