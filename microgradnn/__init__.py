@@ -31,14 +31,14 @@ from .ops.shape import (
 )
 from .ops.softmax import log_softmax, softmax
 
-from . import nn, optim  # noqa: E402  (after the core: they build on it)
+from . import data, nn, optim, viz  # noqa: E402  (after the core: they build on it)
 from .io import CheckpointError, load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
 # Names that shadow builtins (abs, max, min, pow, sum) stay out of `import *`.
 __all__ = [
-    "nn", "optim", "save", "load", "CheckpointError", "Tensor", "as_tensor", "Function", "ShapeError", "backward", "grad", "no_grad", "enable_grad",
+    "nn", "optim", "data", "viz", "save", "load", "CheckpointError", "Tensor", "as_tensor", "Function", "ShapeError", "backward", "grad", "no_grad", "enable_grad",
     "is_grad_enabled", "sum_to", "gradcheck", "gradgradcheck", "gradcheck_module", "GradcheckError", "manual_seed", "default_generator", "zeros", "ones", "full",
     "rand", "randn", "arange", "zeros_like", "ones_like", "add", "sub", "mul", "div", "neg", "exp",
     "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "clip", "maximum", "minimum", "where", "astype",

@@ -121,14 +121,16 @@ def load(path: str | os.PathLike[str]) -> Any:
     truncated, of another format or version, or holding pickled objects (never unpickled).
     """
     path = os.fspath(path)
+    with open(path, "rb") as f:  # FileNotFoundError and PermissionError pass through as they are
+        magic = f.read(6)
+    if magic.startswith(b"\x93NUMPY"):
+        raise CheckpointError(f"load: {path} is a single .npy array, not a microgradnn checkpoint")
+    if not magic.startswith(b"PK"):
+        raise CheckpointError(f"load: {path} is not a microgradnn checkpoint (not an .npz archive)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
         raise CheckpointError(f"load: {path} is not a microgradnn checkpoint (not a readable .npz archive: {err})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise CheckpointError(f"load: {path} is a single .npy array, not a microgradnn checkpoint")
     with archive:
         try:
             if _META not in archive.files:

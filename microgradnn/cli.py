@@ -1,0 +1,532 @@
+"""The command line: ``microgradnn train``, ``microgradnn predict`` and ``microgradnn gradcheck``.
+
+``microgradnn train`` with no options trains the second tutorial's network on its truth table
+(three 0/1 inputs, target = XOR of the first two). Bad input never shows a traceback: one line
+on stderr, exit status 2, and no output file written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import __version__, nn, optim
+from .autograd import no_grad
+from .data import DataError, DataLoader, TensorDataset, load_csv, read_csv, train_test_split
+from .gradcheck import GradcheckReport, gradcheck, gradcheck_module
+from .io import CheckpointError, load, save
+from .tensor import Tensor
+from .viz import to_dot
+
+MODEL_KIND = "microgradnn-cli-model"
+MODEL_VERSION = 1
+
+# The embedded tables. Trask's: three 0/1 inputs, target = XOR of the first two (the third
+# input is always 1, a bias). The first tutorial's: target = the first input.
+DATASETS = {
+    "trask": (np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float), np.array([0.0, 1.0, 1.0, 0.0])),
+    "neuron": (np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float), np.array([0.0, 1.0, 1.0, 0.0])),
+}
+# Hidden layers when --hidden is not given: the tutorials' shapes, and one layer of 4 for CSV.
+DEFAULT_HIDDEN = {"trask": [4], "neuron": [], "csv": [4]}
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+DEFAULT_LR = {"sgd": 1.0, "momentum": 0.5, "adam": 0.01, "rmsprop": 0.01}
+
+
+class UsageError(ValueError):
+    """Bad input from the command line: printed as one line, exit status 2."""
+
+
+# ------------------------------------------------------------------ parsing
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _non_negative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1, got {text}")
+    return value
+
+
+def _hidden_sizes(text: str) -> list[int]:
+    if text.strip().lower() in ("none", ""):
+        return []
+    sizes = []
+    for part in text.split(","):
+        try:
+            size = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part.strip()!r} is not a layer size (use e.g. 4,4 or none)") from None
+        if size < 1:
+            raise argparse.ArgumentTypeError(f"a layer size must be at least 1, got {size}")
+        sizes.append(size)
+    return sizes
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r} holds a value that is not finite")
+    return values
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all subcommands."""
+    parser = _Parser(prog="microgradnn", description="Train, check and use small neural networks with microgradnn.")
+    parser.add_argument("--version", action="version", version=f"microgradnn {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a network (default: Trask's truth table)",
+                                description="Train a network on an embedded truth table or on a CSV file.")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--dataset", choices=sorted(DATASETS), help="embedded data: trask (default; XOR of the first two inputs) or neuron (target = first input)")
+    source.add_argument("--data", metavar="FILE.csv", help="a numeric CSV with a header row")
+    train.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (with --data)")
+    train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES", help="hidden layer sizes, e.g. 4,4, or none (default: 4; none for --dataset neuron)")
+    train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid", help="hidden activation (default sigmoid)")
+    train.add_argument("--optimizer", choices=sorted(DEFAULT_LR), default="sgd", help="sgd (default), momentum (SGD with 0.9), adam or rmsprop")
+    train.add_argument("--lr", type=_non_negative_float, help="learning rate (default: sgd 1.0, momentum 0.5, adam 0.01, rmsprop 0.01)")
+    train.add_argument("--epochs", type=_positive_int, default=10_000, help="passes over the data (default 10000)")
+    train.add_argument("--batch-size", type=_positive_int, help="rows per step (default: all rows)")
+    train.add_argument("--seed", type=int, default=1, help="seed for initial weights, shuffling and the split (default 1)")
+    train.add_argument("--loss", choices=["mse", "bce", "ce"], default="mse", help="mse (default; a sigmoid output on the embedded tables, a linear one on CSV data), bce (binary, on logits) or ce (classes, on logits)")
+    train.add_argument("--no-standardize", action="store_true", help="keep CSV features as they are (default: scale to mean 0, std 1)")
+    train.add_argument("--val-split", type=_fraction, default=0.0, metavar="FRACTION", help="hold out this fraction of rows for validation")
+    train.add_argument("--save", metavar="MODEL.npz", help="save the trained model (architecture, feature names, scaling, weights)")
+    train.add_argument("--predict", type=_numbers, metavar="X1,X2,...", help="print the prediction for one input")
+    train.add_argument("--gradcheck", action="store_true", help="check the model's gradients before training and print the report")
+    train.add_argument("--plot", metavar="loss.png", help="save the loss curve (needs the plot extra: pip install 'microgradnn[plot]')")
+    train.add_argument("--graph", metavar="graph.dot", help="save the computation graph of one forward pass and loss, as Graphviz DOT")
+    train.set_defaults(run=run_train)
+
+    predict = commands.add_parser("predict", help="predict with a saved model", description="Print one prediction per CSV row.")
+    predict.add_argument("model", metavar="MODEL.npz", help="a model saved by `microgradnn train --save`")
+    predict.add_argument("--data", metavar="FILE.csv", help="CSV with the training feature columns (default: read stdin)")
+    predict.set_defaults(run=run_predict)
+
+    check = commands.add_parser("gradcheck", help="check every built-in op and layer against finite differences",
+                                description="Run gradcheck on every built-in operation and layer and print the errors.")
+    check.add_argument("--seed", type=int, default=0, help="seed for the random inputs (default 0)")
+    check.set_defaults(run=run_gradcheck)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args)
+    except (UsageError, DataError, CheckpointError) as err:
+        print(f"microgradnn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if isinstance(err, BrokenPipeError):
+            # The reader (`| head`) stopped early: not an error. Quiet the final flush too.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        what = err.filename if err.filename else "a file"
+        print(f"microgradnn {args.command}: error: {what}: {err.strerror or err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"microgradnn {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+# ------------------------------------------------------------------ train
+@dataclass
+class Problem:
+    """What a training run works on, after reading and checking the input."""
+
+    X: np.ndarray
+    y: np.ndarray
+    features: list[str]
+    target: str
+    classes: list[float] | None  # class labels, for --loss ce
+    embedded: bool
+
+
+def _load_problem(args: argparse.Namespace) -> Problem:
+    if args.data is None:
+        if args.target is not None:
+            raise UsageError("--target needs --data")
+        name = args.dataset or "trask"
+        X, y = DATASETS[name]
+        return Problem(X.copy(), y.copy(), ["x1", "x2", "x3"], "y", None, embedded=True)
+    if args.target is None:
+        raise UsageError("--data needs --target COLUMN")
+    X, y, features = load_csv(args.data, args.target)
+    return Problem(X, y, features, args.target, None, embedded=False)
+
+
+def _prepare_targets(problem: Problem, loss: str) -> np.ndarray:
+    """Targets in the form the loss wants: (N, 1) floats, or class indices for ce."""
+    y = problem.y
+    if loss == "ce":
+        if np.any(y != np.round(y)):
+            bad = y[y != np.round(y)][0]
+            raise UsageError(f"--loss ce needs whole-number class labels in column {problem.target!r}, found {bad:g}")
+        labels = sorted(set(y.tolist()))
+        if len(labels) < 2:
+            raise UsageError(f"--loss ce needs at least 2 classes in column {problem.target!r}, found {len(labels)}")
+        problem.classes = labels
+        return np.searchsorted(np.array(labels), y)
+    if loss == "bce" and (y.min() < 0 or y.max() > 1):
+        raise UsageError(f"--loss bce needs targets in [0, 1] in column {problem.target!r}, found {y.min():g} to {y.max():g}")
+    return y.reshape(-1, 1)
+
+
+def _check_output_path(path: str | None, option: str) -> None:
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"{option} {path}: the folder {directory} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path}: is a folder")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"{option} {path}: cannot write in {directory}")
+
+
+def _write_text_atomically(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _matplotlib() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UsageError("--plot needs matplotlib: pip install 'microgradnn[plot]'") from None
+    return plt
+
+
+def _loss_function(loss: str) -> nn.Module:
+    return {"mse": nn.MSELoss(), "bce": nn.BCEWithLogitsLoss(), "ce": nn.CrossEntropyLoss()}[loss]
+
+
+def _make_optimizer(name: str, params: Any, lr: float) -> optim.Optimizer:
+    if name == "sgd":
+        return optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "adam":
+        return optim.Adam(params, lr=lr)
+    return optim.RMSprop(params, lr=lr)
+
+
+def _predictions(model: nn.Module, loss: str, X: np.ndarray, classes: list[float] | None) -> np.ndarray:
+    """What the model predicts for rows X: a value, a probability, or a class label."""
+    with no_grad():
+        out = model(Tensor(X)).data
+    if loss == "bce":
+        return 1 / (1 + np.exp(-np.clip(out[:, 0], -500, 500)))
+    if loss == "ce":
+        return np.array(classes)[out.argmax(axis=1)]
+    return out[:, 0]
+
+
+def _format(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _print_table(problem: Problem, X: np.ndarray, y: np.ndarray, predictions: np.ndarray, limit: int = 10) -> None:
+    header = problem.features + [f"target ({problem.target})", "prediction"]
+    rows = [[_format(v) for v in x] + [_format(t), _format(p)] for x, t, p in zip(X[:limit], y[:limit], predictions[:limit])]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for row in rows:
+        print("  ".join(v.rjust(w) for v, w in zip(row, widths)))
+    if len(X) > limit:
+        print(f"... ({len(X)} rows, first {limit} shown)")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """``microgradnn train``."""
+    # Everything is checked before any training, so that bad input writes no file.
+    for path, option in ((args.save, "--save"), (args.plot, "--plot"), (args.graph, "--graph")):
+        _check_output_path(path, option)
+    plt = _matplotlib() if args.plot else None
+    problem = _load_problem(args)
+    targets = _prepare_targets(problem, args.loss)
+    if args.hidden is not None:
+        hidden = args.hidden
+    else:
+        hidden = DEFAULT_HIDDEN[(args.dataset or "trask") if problem.embedded else "csv"]
+    if args.predict is not None and len(args.predict) != len(problem.features):
+        raise UsageError(f"--predict has {len(args.predict)} values; the model takes {len(problem.features)} ({', '.join(problem.features)})")
+    rng = np.random.default_rng(args.seed)
+
+    X = problem.X
+    mean = std = None
+    if not problem.embedded and not args.no_standardize:
+        mean, std = X.mean(axis=0), X.std(axis=0)
+        std = np.where(std > 0, std, 1.0)  # a constant column stays as it is
+        X = (X - mean) / std
+    if args.val_split:
+        X_train, X_val, y_train, y_val = train_test_split(X, targets, args.val_split, rng)
+        if len(X_val) == 0 or len(X_train) == 0:
+            raise UsageError(f"--val-split {args.val_split} leaves no rows for {'validation' if len(X_val) == 0 else 'training'} out of {len(X)}")
+    else:
+        X_train, y_train, X_val, y_val = X, targets, None, None
+
+    outputs = len(problem.classes) if args.loss == "ce" else 1
+    output_activation = nn.Sigmoid if (args.loss == "mse" and problem.embedded) else None
+    sizes = [len(problem.features), *hidden, outputs]
+    model = nn.MLP(*sizes, activation=ACTIVATIONS[args.activation], output_activation=output_activation, rng=rng)
+    loss_fn = _loss_function(args.loss)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    optimizer = _make_optimizer(args.optimizer, model.parameters(), lr)
+    y_train_t = Tensor(y_train) if args.loss != "ce" else y_train
+
+    if args.gradcheck:
+        print(gradcheck_module(model, loss_fn, Tensor(X_train), y_train_t, raise_exception=False))
+    if args.graph:
+        graph = to_dot(loss_fn(model(Tensor(X_train)), y_train_t))
+
+    losses = _train_loop(model, loss_fn, optimizer, X_train, y_train, args, rng)
+
+    final = losses[-1]
+    print(f"{'dataset ' + (args.dataset or 'trask') if problem.embedded else args.data}: {len(X)} rows, "
+          f"model {' -> '.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr:g}, {args.epochs} epochs")
+    _print_table(problem, problem.X, problem.y, _predictions(model, args.loss, X, problem.classes))
+    print(f"final loss ({args.loss}): {final:.6g}")
+    if X_val is not None:
+        with no_grad():
+            val_loss = loss_fn(model(Tensor(X_val)), Tensor(y_val) if args.loss != "ce" else y_val).item()
+        line = f"validation loss: {val_loss:.6g} on {len(X_val)} rows"
+        if args.loss == "ce":
+            accuracy = np.mean(_predictions(model, "ce", X_val, problem.classes) == np.array(problem.classes)[y_val])
+            line += f", accuracy {accuracy:.1%}"
+        print(line)
+    if args.predict is not None:
+        x = np.array(args.predict, dtype=float)[None, :]
+        if mean is not None:
+            x = (x - mean) / std
+        print(f"prediction for [{', '.join(_format(v) for v in args.predict)}]: {_format(_predictions(model, args.loss, x, problem.classes)[0])}")
+
+    if args.save:
+        save({
+            "kind": MODEL_KIND, "version": MODEL_VERSION, "sizes": sizes, "activation": args.activation,
+            "output": "sigmoid" if output_activation else "none", "loss": args.loss, "features": problem.features,
+            "target": problem.target, "classes": problem.classes,
+            "scaling": None if mean is None else {"mean": mean, "std": std}, "state": model.state_dict(),
+        }, args.save)
+        print(f"saved the model to {args.save}")
+    if args.graph:
+        _write_text_atomically(args.graph, graph + "\n")
+        print(f"saved the graph to {args.graph}")
+    if plt is not None:
+        _plot(plt, losses, args.plot)
+        print(f"saved the loss curve to {args.plot}")
+    return 0
+
+
+def _train_loop(model: nn.Module, loss_fn: nn.Module, optimizer: optim.Optimizer, X: np.ndarray, y: np.ndarray,
+                args: argparse.Namespace, rng: np.random.Generator) -> list[float]:
+    from tqdm import tqdm  # the command line's own dependency; the library never imports it
+
+    full_batch = args.batch_size is None or args.batch_size >= len(X)
+    batches: Any
+    if full_batch:
+        batches = [(Tensor(X), Tensor(y) if args.loss != "ce" else y)]
+    else:
+        batches = DataLoader(TensorDataset(X, y), batch_size=args.batch_size, shuffle=True, rng=rng)
+    losses: list[float] = []
+    report_every = max(1, args.epochs // 200)
+    with tqdm(range(args.epochs), desc="training", unit="epoch", file=sys.stderr, mininterval=0.25, dynamic_ncols=True) as bar:
+        for epoch in bar:
+            total, rows = 0.0, 0
+            for xb, yb in batches:
+                loss = loss_fn(model(xb), yb)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                n = len(xb)
+                total += loss.item() * n
+                rows += n
+            losses.append(total / rows)
+            if not math.isfinite(losses[-1]):
+                raise UsageError(f"the loss became {losses[-1]} at epoch {epoch + 1}; try a smaller --lr")
+            if epoch % report_every == 0 or epoch == args.epochs - 1:
+                bar.set_postfix(loss=f"{losses[-1]:.4g}", refresh=False)
+    return losses
+
+
+def _plot(plt: Any, losses: list[float], path: str) -> None:
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(np.arange(1, len(losses) + 1), losses)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("loss")
+    axes.set_yscale("log" if min(losses) > 0 else "linear")
+    axes.set_title("training loss")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    with os.fdopen(fd, "wb") as f:
+        f.write(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------ predict
+def run_predict(args: argparse.Namespace) -> int:
+    """``microgradnn predict``."""
+    saved = load(args.model)
+    if not isinstance(saved, dict) or saved.get("kind") != MODEL_KIND:
+        raise UsageError(f"{args.model} is a checkpoint but not a model saved by `microgradnn train --save`")
+    if saved.get("version") != MODEL_VERSION:
+        raise UsageError(f"{args.model} is model format version {saved.get('version')}; this microgradnn reads {MODEL_VERSION}")
+    if args.data is None and sys.stdin.isatty():
+        raise UsageError("give --data FILE.csv, or pipe CSV rows (with a header) on stdin")
+    table = read_csv(args.data) if args.data is not None else read_csv(sys.stdin, "<stdin>")
+    features, target = saved["features"], saved["target"]
+    missing = [c for c in features if c not in table.columns]
+    if missing:
+        raise DataError(f"{table.source}: missing feature column(s) {', '.join(map(repr, missing))} (the model takes {', '.join(features)})")
+    extra = [c for c in table.columns if c not in features and c != target]
+    if extra:
+        raise DataError(f"{table.source}: unknown column(s) {', '.join(map(repr, extra))} (the model takes {', '.join(features)})")
+    X = np.stack([table.column(c) for c in features], axis=1)
+    if saved["scaling"] is not None:
+        X = (X - saved["scaling"]["mean"]) / saved["scaling"]["std"]
+    model = nn.MLP(*saved["sizes"], activation=ACTIVATIONS[saved["activation"]],
+                   output_activation=nn.Sigmoid if saved["output"] == "sigmoid" else None)
+    model.load_state_dict(saved["state"])
+    for value in _predictions(model, saved["loss"], X, saved["classes"]):
+        print(_format(value))
+    return 0
+
+
+# ------------------------------------------------------------------ gradcheck
+def _builtin_checks(rng: np.random.Generator) -> list[tuple[str, Callable[..., Tensor], tuple[Tensor, ...]]]:
+    """(name, function, inputs) for every built-in op and layer, on smooth random inputs."""
+    from .nn import functional as F
+    from .ops.elementwise import maximum, minimum, where
+    from .ops.shape import concatenate, stack
+
+    def t(*shape: int, low: float = -2.0, high: float = 2.0) -> Tensor:
+        return Tensor(rng.uniform(low, high, shape), requires_grad=True)
+
+    def apart(*shape: int) -> tuple[Tensor, Tensor]:
+        a = rng.uniform(-2, 2, shape)
+        return Tensor(a, requires_grad=True), Tensor(a + rng.choice([-1, 1], shape) * rng.uniform(0.1, 1, shape), requires_grad=True)
+
+    weights = rng.uniform(0.5, 1.5, (3, 4))
+    labels = rng.integers(0, 4, 3)
+    checks: list[tuple[str, Callable[..., Tensor], tuple[Tensor, ...]]] = [
+        ("add", lambda a, b: a + b, (t(3, 4), t(4))),
+        ("sub", lambda a, b: a - b, (t(3, 1), t(3, 4))),
+        ("mul", lambda a, b: a * b, (t(3, 4), t(1, 4))),
+        ("div", lambda a, b: a / b, (t(3, 4), t(3, 4, low=0.5, high=2))),
+        ("pow", lambda a: a ** 3, (t(3, 4),)),
+        ("pow (tensor exponent)", lambda a, b: a ** b, (t(3, 4, low=0.5, high=2), t(3, 4))),
+        ("neg", lambda a: -a, (t(3, 4),)),
+        ("matmul", lambda a, b: a @ b, (t(3, 4), t(4, 2))),
+        ("matmul (batched)", lambda a, b: a @ b, (t(2, 3, 4), t(4))),
+        ("exp", lambda a: a.exp(), (t(3, 4),)),
+        ("log", lambda a: a.log(), (t(3, 4, low=0.5, high=3),)),
+        ("sqrt", lambda a: a.sqrt(), (t(3, 4, low=0.5, high=3),)),
+        ("abs", lambda a: a.abs(), (t(3, 4, low=0.5, high=2),)),
+        ("tanh", lambda a: a.tanh(), (t(3, 4),)),
+        ("sigmoid", lambda a: a.sigmoid(), (t(3, 4),)),
+        ("relu", lambda a: a.relu(), (t(3, 4, low=0.1, high=2),)),
+        ("leaky_relu", lambda a: F.leaky_relu(a, 0.1), (t(3, 4, low=-2, high=-0.1),)),
+        ("clip", lambda a: a.clip(-5, 5), (t(3, 4),)),
+        ("maximum", maximum, apart(3, 4)),
+        ("minimum", minimum, apart(3, 4)),
+        ("where", lambda a, b: where(a.data > 0, a, b), (t(3, 4), t(3, 4))),
+        ("sum", lambda a: a.sum(axis=1), (t(3, 4),)),
+        ("mean", lambda a: a.mean(axis=0, keepdims=True), (t(3, 4),)),
+        ("max", lambda a: a.max(axis=1), (Tensor(rng.permutation(12).reshape(3, 4) * 0.5, requires_grad=True),)),
+        ("min", lambda a: a.min(), (Tensor(rng.permutation(12).reshape(3, 4) * 0.5, requires_grad=True),)),
+        ("var", lambda a: a.var(axis=1), (t(3, 4),)),
+        ("logsumexp", lambda a: a.logsumexp(axis=1), (t(3, 4),)),
+        ("softmax", lambda a: a.softmax(axis=1) * Tensor(weights), (t(3, 4),)),
+        ("log_softmax", lambda a: a.log_softmax(axis=1) * Tensor(weights), (t(3, 4),)),
+        ("reshape", lambda a: a.reshape(2, 6) * Tensor(weights.reshape(2, 6)), (t(3, 4),)),
+        ("transpose", lambda a: a.T * Tensor(weights.T), (t(3, 4),)),
+        ("getitem", lambda a: a[[0, 0, 2], 1:], (t(3, 4),)),
+        ("concatenate", lambda a, b: concatenate([a, b], axis=1), (t(3, 4), t(3, 2))),
+        ("stack", lambda a, b: stack([a, b], axis=0), (t(3, 4), t(3, 4))),
+        ("broadcast_to", lambda a: a.broadcast_to((2, 3, 4)), (t(3, 1),)),
+        ("mse_loss", lambda a: F.mse_loss(a, Tensor(weights)), (t(3, 4),)),
+        ("binary_cross_entropy", lambda a: F.binary_cross_entropy(a, Tensor(weights - 0.5)), (t(3, 4, low=0.1, high=0.9),)),
+        ("bce_with_logits", lambda a: F.binary_cross_entropy_with_logits(a, Tensor(weights - 0.5)), (t(3, 4),)),
+        ("cross_entropy", lambda a: F.cross_entropy(a, labels), (t(3, 4),)),
+        ("nll_loss", lambda a: F.nll_loss(a, labels), (t(3, 4),)),
+    ]
+    return checks
+
+
+def run_gradcheck(args: argparse.Namespace) -> int:
+    """``microgradnn gradcheck``."""
+    rng = np.random.default_rng(args.seed)
+    rows: list[tuple[str, GradcheckReport]] = []
+    for name, fn, inputs in _builtin_checks(rng):
+        rows.append((name, gradcheck(fn, inputs, raise_exception=False)))
+    x = Tensor(rng.uniform(-1, 1, (5, 3)))
+    for layer in ("sigmoid", "tanh", "relu"):
+        model = nn.MLP(3, 4, 2, activation=ACTIVATIONS[layer], rng=rng)
+        rows.append((f"MLP(3, 4, 2) with {layer}", gradcheck_module(model, nn.CrossEntropyLoss(), x, rng.integers(0, 2, 5), raise_exception=False)))
+    rows.append(("Dense + BCEWithLogitsLoss", gradcheck_module(nn.Dense(3, 1, rng=rng), nn.BCEWithLogitsLoss(), x, Tensor(rng.uniform(0, 1, (5, 1))), raise_exception=False)))
+    width = max(len(name) for name, _ in rows)
+    print(f"{'operation'.ljust(width)}  {'max abs error':>13}  {'max rel error':>13}  result")
+    for name, report in rows:
+        abs_err = max(r.max_abs_error for r in report.inputs)
+        rel_err = max(r.max_rel_error for r in report.inputs)
+        print(f"{name.ljust(width)}  {abs_err:13.2e}  {rel_err:13.2e}  {'ok' if report.passed else 'FAILED'}")
+    failed = [name for name, report in rows if not report.passed]
+    print(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0

@@ -1,0 +1,68 @@
+"""Pictures of the graph: ``to_dot(tensor)`` gives Graphviz DOT text, no Graphviz needed.
+
+One box per operation (its name and output shape) and one ellipse per leaf tensor (its shape,
+and whether it requires grad); constants that are not tensors (Python numbers, arrays) get a
+small note. Render with ``dot -Tpng graph.dot -o graph.png`` where Graphviz is installed.
+"""
+
+from __future__ import annotations
+
+from .errors import shape_of
+from .tensor import Tensor
+
+__all__ = ["to_dot"]
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def to_dot(tensor: Tensor, name: str = "microgradnn") -> str:
+    """The graph that produced ``tensor`` as DOT text (walked iteratively, each node once).
+
+    >>> import microgradnn as mg
+    >>> w = mg.Tensor([[1.0], [2.0]], requires_grad=True)
+    >>> print(mg.viz.to_dot((mg.ones((3, 2)) @ w).sum()))
+    digraph microgradnn {
+      rankdir=LR;
+      node [fontname="Helvetica"];
+      n0 [label="sum\\n()", shape=box];
+      n1 [label="matmul\\n(3, 1)", shape=box];
+      n1 -> n0;
+      n2 [label="leaf (3, 2)", shape=ellipse];
+      n2 -> n1;
+      n3 [label="leaf (2, 1)\\nrequires_grad", shape=ellipse, style=filled, fillcolor=lightblue];
+      n3 -> n1;
+    }
+    """
+    if not name.isidentifier() or name.lower() in ("graph", "digraph", "node", "edge", "subgraph", "strict"):
+        raise ValueError(f"to_dot: {name!r} is not a usable DOT graph name")
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"to_dot: expected a Tensor, got {type(tensor).__name__}")
+    ids: dict[int, str] = {}
+    lines = [f"digraph {name} {{", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    stack: list[tuple[object, str | None]] = [(tensor, None)]
+    while stack:
+        item, consumer = stack.pop()
+        key = id(item)
+        new = key not in ids
+        if new:
+            ids[key] = f"n{len(ids)}"
+            lines.append(f"  {ids[key]} [{_attributes(item)}];")
+        if consumer is not None:
+            lines.append(f"  {ids[key]} -> {consumer};")
+        if new and isinstance(item, Tensor) and item.grad_fn is not None:
+            inputs = item.grad_fn.inputs
+            stack.extend((inp, ids[key]) for inp in reversed(inputs))
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _attributes(item: object) -> str:
+    if isinstance(item, Tensor):
+        if item.grad_fn is not None:
+            return f'label="{item.grad_fn.name}\\n{_shape_text(item.shape)}", shape=box'
+        if item.requires_grad:
+            return f'label="leaf {_shape_text(item.shape)}\\nrequires_grad", shape=ellipse, style=filled, fillcolor=lightblue'
+        return f'label="leaf {_shape_text(item.shape)}", shape=ellipse'
+    return f'label="constant {_shape_text(shape_of(item))}", shape=note'
