@@ -1,6 +1,7 @@
 """The examples run as a user runs them, and print what they promise."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_example(name: str) -> str:
+def run_example(name: str, cwd=None) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True, timeout=120, env=env, check=False
+        [sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True, timeout=120, env=env,
+        cwd=cwd, check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
@@ -49,3 +51,19 @@ def test_swap_example_prints_a_row_per_activation(swap_output, activation):
     row = next(line for line in out.splitlines() if line.startswith(f"| {activation} |"))
     losses = [float(v) for v in row.strip("| ").split(" | ")[1:]]
     assert len(losses) == 4 and all(v < 0.01 for v in losses)
+
+
+def test_regression_example_fits_the_sine(tmp_path):
+    out = run_example("regression.py", cwd=tmp_path)
+    final = float(re.search(r"final training loss: (\S+)", out).group(1))
+    assert final < 0.015
+    rows = [line.split() for line in out.splitlines() if re.fullmatch(r"\s*-?\d\.\d\d\s+-?\d\.\d{3}\s+-?\d\.\d{3}", line)]
+    assert len(rows) == 7 and all(abs(float(s) - float(m)) < 0.1 for _, s, m in rows)
+
+
+def test_digits_example_reaches_97_percent(tmp_path):
+    pytest.importorskip("sklearn")
+    out = run_example("digits.py", cwd=tmp_path)
+    accuracy = float(re.search(r"held-out accuracy \(seed 0\): (\S+)%", out).group(1))
+    mean = float(re.search(r"mean over five seeds: (\S+)%", out).group(1))
+    assert accuracy >= 97.0 and mean >= 96.5
