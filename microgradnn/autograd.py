@@ -123,7 +123,14 @@ class no_grad(_GradMode):
 
 
 class enable_grad(_GradMode):
-    """Turns recording back on inside a :class:`no_grad` block (context manager or decorator)."""
+    """Turns recording back on inside a :class:`no_grad` block (context manager or decorator).
+
+    >>> import microgradnn as mg
+    >>> with mg.no_grad():
+    ...     with mg.enable_grad():
+    ...         mg.is_grad_enabled()
+    True
+    """
 
     _enabled = True
 
@@ -311,6 +318,10 @@ def sum_to(grad: Any, shape: tuple[int, ...], op: str = "backward") -> Any:
 
     The one place that undoes broadcasting, for every op (as tinygrad does). Works on ndarrays
     and on Tensors.
+
+    >>> import numpy as np, microgradnn as mg
+    >>> mg.sum_to(np.ones((2, 3)), (1, 3))
+    array([[2., 2., 2.]])
     """
     gshape = grad.shape
     if gshape == shape:
@@ -496,6 +507,12 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False) -
     """Accumulate d(tensor)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
     Same as ``tensor.backward(gradient, retain_graph)``.
+
+    >>> import microgradnn as mg
+    >>> x = mg.Tensor(2.0, requires_grad=True)
+    >>> mg.backward(x * x)
+    >>> x.grad
+    array(4.)
     """
     if not tensor.requires_grad:
         raise RuntimeError(

@@ -22,7 +22,14 @@ __all__ = ["TensorDataset", "DataLoader", "train_test_split", "load_csv", "read_
 
 
 class DataError(ValueError):
-    """Data that cannot be used as given: the message names the file, row and column."""
+    """Data that cannot be used as given: the message names the file, row and column.
+
+    >>> import io
+    >>> read_csv(io.StringIO("a,b\\n1,x\\n"))
+    Traceback (most recent call last):
+    ...
+    microgradnn.data.DataError: <stdin>: row 1, column 'b': 'x' is not a number
+    """
 
 
 class TensorDataset:
@@ -105,7 +112,13 @@ def train_test_split(X: Any, y: Any, test_fraction: float = 0.2, rng: np.random.
 
 @dataclass
 class CSVData:
-    """A numeric CSV table: its column names and a float64 array of its rows."""
+    """A numeric CSV table: its column names and a float64 array of its rows.
+
+    >>> import io
+    >>> table = read_csv(io.StringIO("a,b\\n1,2\\n"))
+    >>> table.columns, table.column("b").tolist()
+    (['a', 'b'], [2.0])
+    """
 
     columns: list[str]
     values: np.ndarray
@@ -122,6 +135,10 @@ def read_csv(source: str | os.PathLike[str] | TextIO, name: str | None = None) -
     Raises :class:`DataError` naming the file, row and column for anything unusable: a
     missing or unreadable file, an empty file or one with no data rows, a duplicate or empty
     column name, ragged rows, or a cell that is not a number.
+
+    >>> import io
+    >>> read_csv(io.StringIO("a,b\\n1,2\\n3,4\\n")).values.tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
     """
     if isinstance(source, (str, os.PathLike)):
         label = name or os.fspath(source)

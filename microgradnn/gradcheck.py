@@ -20,12 +20,32 @@ __all__ = ["gradcheck", "gradgradcheck", "gradcheck_module", "GradcheckError", "
 
 
 class GradcheckError(RuntimeError):
-    """Raised by :func:`gradcheck` when an analytical gradient disagrees with finite differences."""
+    """Raised by :func:`gradcheck` when an analytical gradient disagrees with finite differences.
+
+    >>> import microgradnn as mg
+    >>> class Wrong(mg.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         return 2 * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad_output):
+    ...         return 3 * grad_output
+    >>> mg.gradcheck(Wrong.apply, mg.Tensor([1.0], requires_grad=True))
+    Traceback (most recent call last):
+    ...
+    microgradnn.gradcheck.GradcheckError: gradcheck FAILED ...
+    """
 
 
 @dataclass
 class InputReport:
-    """How one input's gradient compared with finite differences."""
+    """How one input's gradient compared with finite differences.
+
+    >>> import microgradnn as mg
+    >>> entry = mg.gradcheck(mg.tanh, mg.Tensor([0.5], requires_grad=True)).inputs[0]
+    >>> entry.passed, entry.max_abs_error < 1e-8
+    (True, True)
+    """
 
     position: int
     shape: tuple[int, ...]
@@ -54,7 +74,13 @@ class InputReport:
 
 @dataclass
 class GradcheckReport:
-    """The result of a gradient check: truthy when every input passed."""
+    """The result of a gradient check: truthy when every input passed.
+
+    >>> import microgradnn as mg
+    >>> report = mg.gradcheck(mg.exp, mg.Tensor([0.5, 1.0], requires_grad=True))
+    >>> report.passed, len(report.inputs), report.inputs[0].shape
+    (True, 1, (2,))
+    """
 
     inputs: list[InputReport] = field(default_factory=list)
     #: Parameter names, for a report from gradcheck_module (empty otherwise).
@@ -99,6 +125,10 @@ def numerical_jacobian(fn: Callable[..., Any], inputs: Any, position: int, eps: 
     """d fn(inputs).ravel() / d inputs[position].ravel() by central differences.
 
     Shape ``(output size, input size)``.
+
+    >>> import microgradnn as mg
+    >>> numerical_jacobian(lambda t: t * 3, (mg.Tensor([1.0, 2.0]),), 0).round(6).tolist()
+    [[3.0, 0.0], [0.0, 3.0]]
     """
     template = _as_inputs(inputs)
     arrays = [t.data.copy() if isinstance(t, Tensor) else t for t in template]

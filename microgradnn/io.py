@@ -28,7 +28,17 @@ _META = "__meta__"
 
 
 class CheckpointError(ValueError):
-    """A file that is not a checkpoint this version of microgradnn can read."""
+    """A file that is not a checkpoint this version of microgradnn can read.
+
+    >>> import microgradnn as mg
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> _ = open(path, "w").write("hello")
+    >>> mg.load(path)
+    Traceback (most recent call last):
+    ...
+    microgradnn.io.CheckpointError: load: ... is not a microgradnn checkpoint (not an .npz archive)
+    """
 
 
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
@@ -119,6 +129,14 @@ def load(path: str | os.PathLike[str]) -> Any:
 
     Raises :class:`CheckpointError` for a file that is not such a checkpoint: not an archive,
     truncated, of another format or version, or holding pickled objects (never unpickled).
+
+    >>> import numpy as np, microgradnn as mg
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> mg.save({"w": np.arange(2.0), "step": 7}, path)
+    >>> state = mg.load(path)
+    >>> state["w"], state["step"]
+    (array([0., 1.]), 7)
     """
     path = os.fspath(path)
     with open(path, "rb") as f:  # FileNotFoundError and PermissionError pass through as they are

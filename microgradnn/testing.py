@@ -27,14 +27,29 @@ __all__ = ["tensors", "shapes", "broadcastable_shapes", "assert_grads_close"]
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
-    """Array shapes, 0-d included by default, sides kept small for finite differences."""
+    """Array shapes, 0-d included by default, sides kept small for finite differences.
+
+    >>> from hypothesis import given
+    >>> @given(shapes(max_dims=2))
+    ... def check(shape):
+    ...     assert len(shape) <= 2 and all(1 <= n <= 4 for n in shape)
+    >>> check()
+    """
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
 
 
 def broadcastable_shapes(
     num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3, max_side: int = 4
 ) -> st.SearchStrategy[tuple[tuple[int, ...], ...]]:
-    """Tuples of ``num_shapes`` shapes that broadcast together (size-1 and missing axes)."""
+    """Tuples of ``num_shapes`` shapes that broadcast together (size-1 and missing axes).
+
+    >>> import numpy as np
+    >>> from hypothesis import given
+    >>> @given(broadcastable_shapes(2))
+    ... def check(pair):
+    ...     np.broadcast_shapes(*pair)  # never raises
+    >>> check()
+    """
     return hnp.mutually_broadcastable_shapes(
         num_shapes=num_shapes, min_dims=min_dims, max_dims=max_dims, max_side=max_side
     ).map(lambda result: result.input_shapes)
@@ -50,6 +65,12 @@ def tensors(
 
     ``elements`` defaults to finite floats in [-3, 3], a range where every built-in op is
     smooth enough for finite differences.
+
+    >>> from hypothesis import given
+    >>> @given(tensors(shape=(2, 3), requires_grad=True))
+    ... def check(t):
+    ...     assert t.shape == (2, 3) and t.requires_grad
+    >>> check()
     """
     if shape is None:
         shape = shapes()
@@ -62,7 +83,11 @@ def tensors(
 def assert_grads_close(
     fn: Callable[..., Tensor], inputs: Any, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
 ) -> None:
-    """Fail with gradcheck's report unless ``fn``'s gradients match finite differences."""
+    """Fail with gradcheck's report unless ``fn``'s gradients match finite differences.
+
+    >>> import microgradnn as mg
+    >>> assert_grads_close(mg.tanh, mg.Tensor([0.1, -0.2], requires_grad=True))
+    """
     report = gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=False)
     if not report.passed:
         raise AssertionError(str(report))

@@ -88,7 +88,12 @@ def _clamped_log(x: np.ndarray) -> np.ndarray:
 
 
 def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Cross-entropy of probabilities ``input`` (in [0, 1]) against 0/1 (or soft) targets."""
+    """Cross-entropy of probabilities ``input`` (in [0, 1]) against 0/1 (or soft) targets.
+
+    >>> import microgradnn as mg
+    >>> round(mg.nn.functional.binary_cross_entropy(mg.Tensor([0.9]), [1.0]).item(), 4)
+    0.1054
+    """
     _check_reduction(reduction, "binary_cross_entropy")
     target = _same_shape_target(input, target, "binary_cross_entropy")
     p = input.data
@@ -119,7 +124,12 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy of ``sigmoid(input)``, computed stably from the logits."""
+    """Binary cross-entropy of ``sigmoid(input)``, computed stably from the logits.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.functional.binary_cross_entropy_with_logits(mg.Tensor([-1000.0]), [1.0]).item()
+    1000.0
+    """
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
     target = _same_shape_target(input, target, "binary_cross_entropy_with_logits")
     return _reduce(BinaryCrossEntropyWithLogits.apply(input, target.detach()), reduction)
@@ -145,7 +155,12 @@ def _class_indices(target: Any, n: int, classes: int, op: str) -> np.ndarray:
 
 def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` of shape (N, C) at the target
-    classes (integer indices of shape (N,))."""
+    classes (integer indices of shape (N,)).
+
+    >>> import microgradnn as mg
+    >>> mg.nn.functional.nll_loss(mg.Tensor([[-0.5, -1.5]]), [0]).item()
+    0.5
+    """
     _check_reduction(reduction, "nll_loss")
     if input.ndim != 2:
         raise ShapeError(f"nll_loss: input must have shape (N, C), got {input.shape}")
@@ -172,7 +187,12 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
     """Inverted dropout: when ``training``, zero each element with probability ``p`` (drawn
-    from ``rng``, else the default generator) and scale the rest by 1 / (1 - p)."""
+    from ``rng``, else the default generator) and scale the rest by 1 / (1 - p).
+
+    >>> import microgradnn as mg
+    >>> mg.nn.functional.dropout(mg.ones(3), 0.5, training=False).tolist()
+    [1.0, 1.0, 1.0]
+    """
     if not 0 <= p <= 1:
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:

@@ -33,7 +33,12 @@ def _generator(rng: np.random.Generator | None) -> np.random.Generator:
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
-    """The recommended scale for an activation, as PyTorch gives it."""
+    """The recommended scale for an activation, as PyTorch gives it.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.init.calculate_gain("relu")
+    1.4142135623730951
+    """
     if nonlinearity in ("linear", "identity", "sigmoid"):
         return 1.0
     if nonlinearity == "tanh":
@@ -47,7 +52,12 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
 
 
 def fans(tensor: Tensor) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight in the ``(in_features, out_features)`` layout."""
+    """(fan_in, fan_out) of a weight in the ``(in_features, out_features)`` layout.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.init.fans(mg.zeros(3, 5))
+    (3, 5)
+    """
     if tensor.ndim < 2:
         raise ValueError(f"fans: need a weight with at least 2 axes, got shape {tensor.shape}")
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
@@ -66,12 +76,24 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, rng: np.random.Gene
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
-    """Fill with samples from N(mean, std²)."""
+    """Fill with samples from N(mean, std²).
+
+    >>> import numpy as np, microgradnn as mg
+    >>> w = mg.nn.init.normal_(mg.zeros(10000), 0.0, 0.1, rng=np.random.default_rng(0))
+    >>> round(float(w.data.std()), 2)
+    0.1
+    """
     return _fill(tensor, _generator(rng).normal(mean, std, tensor.shape))
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator | None = None) -> Tensor:
-    """Glorot: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Glorot: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)).
+
+    >>> import numpy as np, microgradnn as mg
+    >>> w = mg.nn.init.xavier_uniform_(mg.zeros(3, 5), rng=np.random.default_rng(0))
+    >>> bool(abs(w.data).max() <= (6 / 8) ** 0.5)
+    True
+    """
     fan_in, fan_out = fans(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, rng)
@@ -81,7 +103,13 @@ def kaiming_uniform_(
     tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
     rng: np.random.Generator | None = None,
 ) -> Tensor:
-    """He: U(-b, b) with b = gain * sqrt(3 / fan), fan chosen by ``mode``."""
+    """He: U(-b, b) with b = gain * sqrt(3 / fan), fan chosen by ``mode``.
+
+    >>> import numpy as np, microgradnn as mg
+    >>> w = mg.nn.init.kaiming_uniform_(mg.zeros(6, 2), nonlinearity="relu", rng=np.random.default_rng(0))
+    >>> bool(abs(w.data).max() <= 2 ** 0.5 * (3 / 6) ** 0.5)
+    True
+    """
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"kaiming_uniform_: mode must be 'fan_in' or 'fan_out', not {mode!r}")
     fan_in, fan_out = fans(tensor)
@@ -91,10 +119,20 @@ def kaiming_uniform_(
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    """Fill with zeros."""
+    """Fill with zeros.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.init.zeros_(mg.ones(2)).tolist()
+    [0.0, 0.0]
+    """
     return _fill(tensor, np.zeros(tensor.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``."""
+    """Fill with ``val``.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.init.constant_(mg.ones(2), 0.5).tolist()
+    [0.5, 0.5]
+    """
     return _fill(tensor, np.full(tensor.shape, val))

@@ -59,7 +59,12 @@ class Dense(Module):
 
 
 class Sigmoid(Module):
-    """The sigmoid as a layer."""
+    """The sigmoid as a layer.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Sigmoid()(mg.Tensor([0.0])).tolist()
+    [0.5]
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         """1 / (1 + exp(-x))."""
@@ -67,7 +72,12 @@ class Sigmoid(Module):
 
 
 class Tanh(Module):
-    """tanh as a layer."""
+    """tanh as a layer.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Tanh()(mg.Tensor([0.0])).tolist()
+    [0.0]
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         """Hyperbolic tangent."""
@@ -75,7 +85,12 @@ class Tanh(Module):
 
 
 class ReLU(Module):
-    """max(x, 0) as a layer."""
+    """max(x, 0) as a layer.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.ReLU()(mg.Tensor([-1.0, 1.0])).tolist()
+    [0.0, 1.0]
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         """max(x, 0)."""
@@ -83,7 +98,12 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """x where x > 0, else ``negative_slope * x``."""
+    """x where x > 0, else ``negative_slope * x``.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.LeakyReLU(0.5)(mg.Tensor([-2.0, 3.0])).tolist()
+    [-1.0, 3.0]
+    """
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
@@ -98,7 +118,12 @@ class LeakyReLU(Module):
 
 
 class Softmax(Module):
-    """softmax along ``axis`` as a layer."""
+    """softmax along ``axis`` as a layer.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Softmax()(mg.Tensor([0.0, 0.0])).tolist()
+    [0.5, 0.5]
+    """
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
@@ -113,7 +138,13 @@ class Softmax(Module):
 
 
 class Identity(Module):
-    """Returns its input: a placeholder layer."""
+    """Returns its input: a placeholder layer.
+
+    >>> import microgradnn as mg
+    >>> x = mg.ones(2)
+    >>> mg.nn.Identity()(x) is x
+    True
+    """
 
     def forward(self, x: Tensor) -> Tensor:
         """x itself."""

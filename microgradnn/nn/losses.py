@@ -37,7 +37,12 @@ class MSELoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities; log terms clamped at -100 as PyTorch does."""
+    """Binary cross-entropy of probabilities; log terms clamped at -100 as PyTorch does.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.BCELoss()(mg.Tensor([0.5]), [1.0]).item()
+    0.6931471805599453
+    """
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """The loss of probabilities ``input`` against targets in [0, 1]."""
@@ -45,7 +50,12 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy of ``sigmoid(logits)``, computed stably from the logits."""
+    """Binary cross-entropy of ``sigmoid(logits)``, computed stably from the logits.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.BCEWithLogitsLoss()(mg.Tensor([0.0, 1000.0]), [1.0, 1.0]).item()
+    0.34657359027997264
+    """
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """The loss of logits ``input`` against targets in [0, 1]."""
@@ -67,7 +77,12 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,)."""
+    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,).
+
+    >>> import microgradnn as mg
+    >>> mg.nn.NLLLoss()(mg.Tensor([[-1.0, -2.0]]), [1]).item()
+    2.0
+    """
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """The loss of log-probabilities ``input`` against class indices ``target``."""

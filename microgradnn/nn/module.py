@@ -32,7 +32,12 @@ class Parameter(Tensor):
 
 
 class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` did not match."""
+    """What ``load_state_dict(strict=False)`` did not match.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Dense(2, 1).load_state_dict({}, strict=False)
+    IncompatibleKeys(missing_keys=['weight', 'bias'], unexpected_keys=[])
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]

@@ -27,6 +27,10 @@ def operand(value: Any, dtype: np.dtype, op: str) -> Any:
     Python numbers stay Python numbers, so NumPy's rules keep a float32 tensor float32.
     Integer and boolean arrays take the tensor's dtype (as in PyTorch, integers never
     promote a floating tensor); floating arrays keep theirs and promote as NumPy does.
+
+    >>> import numpy as np
+    >>> operand(np.array([1, 2]), np.dtype("float32"), "mul").dtype
+    dtype('float32')
     """
     if isinstance(value, Tensor):
         return value._data
@@ -206,22 +210,42 @@ def add(a: Any, b: Any) -> Tensor:
 
 
 def sub(a: Any, b: Any) -> Tensor:
-    """a - b, broadcasting as NumPy does."""
+    """a - b, broadcasting as NumPy does.
+
+    >>> import microgradnn as mg
+    >>> mg.sub(mg.Tensor([3.0, 4.0]), 1).tolist()
+    [2.0, 3.0]
+    """
     return _binary(Sub, a, b)
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    """a * b, broadcasting as NumPy does."""
+    """a * b, broadcasting as NumPy does.
+
+    >>> import microgradnn as mg
+    >>> mg.mul(mg.Tensor([1.0, 2.0]), mg.Tensor([3.0, 4.0])).tolist()
+    [3.0, 8.0]
+    """
     return _binary(Mul, a, b)
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """a / b, broadcasting as NumPy does."""
+    """a / b, broadcasting as NumPy does.
+
+    >>> import microgradnn as mg
+    >>> mg.div(mg.Tensor([1.0, 3.0]), 2).tolist()
+    [0.5, 1.5]
+    """
     return _binary(Div, a, b)
 
 
 def neg(x: Tensor) -> Tensor:
-    """-x."""
+    """-x.
+
+    >>> import microgradnn as mg
+    >>> mg.neg(mg.Tensor([1.0, -2.0])).tolist()
+    [-1.0, 2.0]
+    """
     return Neg._apply1(x)
 
 
@@ -521,27 +545,52 @@ class Cast(Function):
 
 
 def exp(x: Tensor) -> Tensor:
-    """e ** x."""
+    """e ** x.
+
+    >>> import microgradnn as mg
+    >>> mg.exp(mg.Tensor([0.0, 1.0])).tolist()
+    [1.0, 2.718281828459045]
+    """
     return Exp._apply1(x)
 
 
 def log(x: Tensor) -> Tensor:
-    """Natural logarithm (log(0) is -inf, as in NumPy)."""
+    """Natural logarithm (log(0) is -inf, as in NumPy).
+
+    >>> import microgradnn as mg
+    >>> mg.log(mg.Tensor([1.0, 2.718281828459045])).tolist()
+    [0.0, 1.0]
+    """
     return Log._apply1(x)
 
 
 def sqrt(x: Tensor) -> Tensor:
-    """Square root."""
+    """Square root.
+
+    >>> import microgradnn as mg
+    >>> mg.sqrt(mg.Tensor([4.0, 9.0])).tolist()
+    [2.0, 3.0]
+    """
     return Sqrt._apply1(x)
 
 
 def abs(x: Tensor) -> Tensor:
-    """|x|, with gradient 0 at 0."""
+    """|x|, with gradient 0 at 0.
+
+    >>> import microgradnn as mg
+    >>> mg.abs(mg.Tensor([-2.0, 3.0])).tolist()
+    [2.0, 3.0]
+    """
     return Abs._apply1(x)
 
 
 def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent."""
+    """Hyperbolic tangent.
+
+    >>> import microgradnn as mg
+    >>> mg.tanh(mg.Tensor([0.0, 1000.0])).tolist()
+    [0.0, 1.0]
+    """
     return Tanh._apply1(x)
 
 
@@ -560,29 +609,54 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor) -> Tensor:
-    """max(x, 0), with gradient 0 at 0."""
+    """max(x, 0), with gradient 0 at 0.
+
+    >>> import microgradnn as mg
+    >>> mg.relu(mg.Tensor([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
     return ReLU._apply1(x)
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x where x > 0, else ``negative_slope * x``."""
+    """x where x > 0, else ``negative_slope * x``.
+
+    >>> import microgradnn as mg
+    >>> mg.leaky_relu(mg.Tensor([-1.0, 2.0]), 0.1).tolist()
+    [-0.1, 2.0]
+    """
     return LeakyReLU._apply1(x, negative_slope)
 
 
 def clip(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
-    """Limit x to [min, max] (either may be None); gradient passes where min <= x <= max."""
+    """Limit x to [min, max] (either may be None); gradient passes where min <= x <= max.
+
+    >>> import microgradnn as mg
+    >>> mg.clip(mg.Tensor([-2.0, 0.5, 2.0]), -1, 1).tolist()
+    [-1.0, 0.5, 1.0]
+    """
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
     return Clip.apply(x, low=min, high=max)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum, broadcasting; ties split the gradient evenly (as PyTorch)."""
+    """Elementwise maximum, broadcasting; ties split the gradient evenly (as PyTorch).
+
+    >>> import microgradnn as mg
+    >>> mg.maximum(mg.Tensor([1.0, 5.0]), 2.0).tolist()
+    [2.0, 5.0]
+    """
     return _binary(Maximum, a, b)
 
 
 def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise minimum, broadcasting; ties split the gradient evenly (as PyTorch)."""
+    """Elementwise minimum, broadcasting; ties split the gradient evenly (as PyTorch).
+
+    >>> import microgradnn as mg
+    >>> mg.minimum(mg.Tensor([1.0, 5.0]), 2.0).tolist()
+    [1.0, 2.0]
+    """
     return _binary(Minimum, a, b)
 
 
@@ -607,7 +681,12 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def astype(x: Tensor, dtype: DTypeLike) -> Tensor:
-    """The same values in another floating dtype; returns ``x`` itself when it already is."""
+    """The same values in another floating dtype; returns ``x`` itself when it already is.
+
+    >>> import microgradnn as mg
+    >>> mg.astype(mg.Tensor([1.0]), "float32").dtype
+    dtype('float32')
+    """
     target = as_float_array(np.empty(0), dtype, "astype").dtype
     if target == x.dtype:
         return x
@@ -615,7 +694,12 @@ def astype(x: Tensor, dtype: DTypeLike) -> Tensor:
 
 
 def compare(ufunc: np.ufunc, a: Any, b: Any, symbol: str) -> Tensor:
-    """A comparison: a boolean tensor that does not require grad."""
+    """A comparison: a boolean tensor that does not require grad.
+
+    >>> import microgradnn as mg
+    >>> (mg.Tensor([1.0, 3.0]) > 2).tolist()
+    [False, True]
+    """
     a, b = _pair(a, b, symbol)
     try:
         result = ufunc(backmath.constant(a), backmath.constant(b))

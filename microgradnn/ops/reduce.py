@@ -20,7 +20,11 @@ from . import backmath
 __all__ = ["sum", "mean", "max", "min", "var", "logsumexp", "argmax", "argmin", "normalize_axes", "kept_shape"]
 
 def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """``axis`` as a sorted tuple of non-negative ints (all axes for None), checked."""
+    """``axis`` as a sorted tuple of non-negative ints (all axes for None), checked.
+
+    >>> normalize_axes(-1, 3, "sum"), normalize_axes(None, 2, "sum")
+    ((2,), (0, 1))
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
@@ -35,7 +39,11 @@ def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
 
 
 def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
-    """``shape`` with each reduced axis set to 1 (what ``keepdims=True`` gives)."""
+    """``shape`` with each reduced axis set to 1 (what ``keepdims=True`` gives).
+
+    >>> kept_shape((2, 3, 4), (1,))
+    (2, 1, 4)
+    """
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
@@ -192,22 +200,42 @@ def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis`` (all axes when None)."""
+    """Mean over ``axis`` (all axes when None).
+
+    >>> import microgradnn as mg
+    >>> mg.Tensor([[1.0, 2.0], [3.0, 4.0]]).mean(axis=1).tolist()
+    [1.5, 3.5]
+    """
     return Mean._apply1(x, axis, keepdims)
 
 
 def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Maximum over ``axis``; tied entries share the gradient evenly."""
+    """Maximum over ``axis``; tied entries share the gradient evenly.
+
+    >>> import microgradnn as mg
+    >>> mg.Tensor([[1.0, 5.0], [7.0, 2.0]]).max(axis=0).tolist()
+    [7.0, 5.0]
+    """
     return Max._apply1(x, axis, keepdims)
 
 
 def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Minimum over ``axis``; tied entries share the gradient evenly."""
+    """Minimum over ``axis``; tied entries share the gradient evenly.
+
+    >>> import microgradnn as mg
+    >>> mg.Tensor([[1.0, 5.0], [7.0, 2.0]]).min(axis=1).tolist()
+    [1.0, 2.0]
+    """
     return Min._apply1(x, axis, keepdims)
 
 
 def var(x: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-    """Variance over ``axis`` with NumPy's ``ddof`` (0 by default; PyTorch defaults to 1)."""
+    """Variance over ``axis`` with NumPy's ``ddof`` (0 by default; PyTorch defaults to 1).
+
+    >>> import microgradnn as mg
+    >>> mg.var(mg.Tensor([1.0, 2.0, 3.0, 4.0])).item()
+    1.25
+    """
     return Var.apply(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
@@ -230,11 +258,21 @@ def _arg(x: Tensor, axis: int | None, reducer: Any, op: str) -> Tensor:
 
 
 def argmax(x: Tensor, axis: int | None = None) -> Tensor:
-    """Index of the maximum (flattened when ``axis`` is None); integer, not differentiable."""
+    """Index of the maximum (flattened when ``axis`` is None); integer, not differentiable.
+
+    >>> import microgradnn as mg
+    >>> mg.argmax(mg.Tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1).tolist()
+    [1, 0]
+    """
     return _arg(x, axis, np.argmax, "argmax")
 
 
 def argmin(x: Tensor, axis: int | None = None) -> Tensor:
-    """Index of the minimum (flattened when ``axis`` is None); integer, not differentiable."""
+    """Index of the minimum (flattened when ``axis`` is None); integer, not differentiable.
+
+    >>> import microgradnn as mg
+    >>> mg.argmin(mg.Tensor([[1.0, 5.0], [7.0, 2.0]]), axis=1).tolist()
+    [0, 1]
+    """
     return _arg(x, axis, np.argmin, "argmin")
 

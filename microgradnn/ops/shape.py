@@ -165,7 +165,12 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
 
 
 def transpose(x: Tensor, *axes: Any) -> Tensor:
-    """Permute the axes as ``np.transpose``: no axes reverses them."""
+    """Permute the axes as ``np.transpose``: no axes reverses them.
+
+    >>> import microgradnn as mg
+    >>> mg.zeros(2, 3, 4).transpose(2, 0, 1).shape
+    (4, 2, 3)
+    """
     order = _shape_arg(axes, "transpose") if axes else tuple(range(x.ndim))[::-1]
     if sorted(a % x.ndim if x.ndim else a for a in order) != list(range(x.ndim)):
         raise ShapeError(f"transpose: axes {order} are not a permutation of the {x.ndim} axes of shape {x.shape}")
@@ -173,7 +178,12 @@ def transpose(x: Tensor, *axes: Any) -> Tensor:
 
 
 def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor:
-    """Exchange two axes."""
+    """Exchange two axes.
+
+    >>> import microgradnn as mg
+    >>> mg.zeros(2, 3, 4).swapaxes(0, 2).shape
+    (4, 3, 2)
+    """
     a1, a2 = (normalize_axes(a, x.ndim, "swapaxes")[0] for a in (axis1, axis2))
     order = list(range(x.ndim))
     order[a1], order[a2] = order[a2], order[a1]
@@ -181,7 +191,12 @@ def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor:
 
 
 def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
-    """Remove size-1 axes (only those in ``axis`` when given)."""
+    """Remove size-1 axes (only those in ``axis`` when given).
+
+    >>> import microgradnn as mg
+    >>> mg.zeros(1, 3, 1).squeeze().shape
+    (3,)
+    """
     if axis is None:
         axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
     else:
@@ -193,7 +208,12 @@ def squeeze(x: Tensor, axis: int | Sequence[int] | None = None) -> Tensor:
 
 
 def expand_dims(x: Tensor, axis: int | Sequence[int]) -> Tensor:
-    """Insert size-1 axes so that they sit at ``axis`` in the result (as ``np.expand_dims``)."""
+    """Insert size-1 axes so that they sit at ``axis`` in the result (as ``np.expand_dims``).
+
+    >>> import microgradnn as mg
+    >>> mg.zeros(3).expand_dims(0).shape
+    (1, 3)
+    """
     ndim = x.ndim + (1 if isinstance(axis, (int, np.integer)) else len(tuple(axis)))
     axes = normalize_axes(axis, ndim, "expand_dims")
     rest = iter(x.shape)
@@ -201,12 +221,22 @@ def expand_dims(x: Tensor, axis: int | Sequence[int]) -> Tensor:
 
 
 def flatten(x: Tensor) -> Tensor:
-    """All elements in one axis."""
+    """All elements in one axis.
+
+    >>> import microgradnn as mg
+    >>> mg.zeros(2, 3).flatten().shape
+    (6,)
+    """
     return Reshape.apply(x, shape=(x.size,))
 
 
 def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor:
-    """Repeat along size-1 and new leading axes to ``shape`` (a read-only view, as NumPy's)."""
+    """Repeat along size-1 and new leading axes to ``shape`` (a read-only view, as NumPy's).
+
+    >>> import microgradnn as mg
+    >>> mg.Tensor([1.0, 2.0]).broadcast_to((3, 2)).shape
+    (3, 2)
+    """
     target = _shape_arg(tuple(shape) if isinstance(shape, (tuple, list)) else (shape,), "broadcast_to")
     try:
         return BroadcastTo.apply(x, shape=target)
@@ -258,7 +288,12 @@ def _tensors(values: Sequence[Any], op: str) -> list[Tensor]:
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis.
+
+    >>> import microgradnn as mg
+    >>> mg.concatenate([mg.ones(2), mg.zeros(1)]).tolist()
+    [1.0, 1.0, 0.0]
+    """
     parts = _tensors(tensors, "concatenate")
     try:
         return Concatenate.apply(*parts, axis=axis)
@@ -268,7 +303,12 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors of one shape along a new axis."""
+    """Join tensors of one shape along a new axis.
+
+    >>> import microgradnn as mg
+    >>> mg.stack([mg.ones(2), mg.zeros(2)], axis=1).tolist()
+    [[1.0, 0.0], [1.0, 0.0]]
+    """
     parts = _tensors(tensors, "stack")
     try:
         return Stack.apply(*parts, axis=axis)

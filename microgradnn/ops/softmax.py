@@ -69,5 +69,10 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis``; no overflow for large inputs."""
+    """x - logsumexp(x) along ``axis``; no overflow for large inputs.
+
+    >>> import microgradnn as mg
+    >>> mg.log_softmax(mg.Tensor([0.0, 0.0])).exp().tolist()
+    [0.5, 0.5]
+    """
     return LogSoftmax.apply(x, axis=_one_axis(axis, "log_softmax"))

@@ -20,6 +20,12 @@ class Adagrad(Optimizer):
         g = g + weight_decay * p
         sum = sum + g * g                      (sum starts at initial_accumulator_value)
         p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)
+
+    >>> import microgradnn as mg
+    >>> w = mg.Tensor([1.0], requires_grad=True)
+    >>> opt = mg.optim.Adagrad([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 6)
+    0.9
     """
 
     def __init__(

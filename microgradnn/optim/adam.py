@@ -23,6 +23,12 @@ class Adam(Optimizer):
         v = beta2 * v + (1 - beta2) * g * g
         v_hat = max(v_max, v) if amsgrad else v
         p = p - lr / (1 - beta1**t) * m / (sqrt(v_hat) / sqrt(1 - beta2**t) + eps)
+
+    >>> import microgradnn as mg
+    >>> w = mg.Tensor([1.0], requires_grad=True)
+    >>> opt = mg.optim.Adam([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 6)
+    0.9
     """
 
     decoupled = False
@@ -72,7 +78,14 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (default 1e-2): ``p = p * (1 - lr * weight_decay)``
-    before the Adam step, instead of adding ``weight_decay * p`` to the gradient."""
+    before the Adam step, instead of adding ``weight_decay * p`` to the gradient.
+
+    >>> import microgradnn as mg
+    >>> w = mg.Tensor([1.0], requires_grad=True)
+    >>> opt = mg.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 6)
+    0.85
+    """
 
     decoupled = True
 

@@ -15,7 +15,17 @@ __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
 
 
 class LRScheduler:
-    """Base class: each scheduler defines ``lr_at(base_lr, epoch)``."""
+    """Base class: each scheduler defines ``lr_at(base_lr, epoch)``.
+
+    >>> import microgradnn as mg
+    >>> class Halving(mg.optim.lr_scheduler.LRScheduler):
+    ...     def lr_at(self, base_lr, epoch):
+    ...         return base_lr / 2 ** epoch
+    >>> opt = mg.optim.SGD([mg.ones(1, requires_grad=True)], lr=1.0)
+    >>> sched = Halving(opt)
+    >>> sched.step(); sched.step(); sched.get_last_lr()
+    [0.25]
+    """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -74,7 +84,14 @@ class StepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """lr = base_lr * gamma ** epoch."""
+    """lr = base_lr * gamma ** epoch.
+
+    >>> import microgradnn as mg
+    >>> opt = mg.optim.SGD([mg.ones(1, requires_grad=True)], lr=1.0)
+    >>> sched = mg.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+    >>> sched.step(); sched.get_last_lr()
+    [0.5]
+    """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
@@ -85,7 +102,14 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2."""
+    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2.
+
+    >>> import microgradnn as mg
+    >>> opt = mg.optim.SGD([mg.ones(1, requires_grad=True)], lr=1.0)
+    >>> sched = mg.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=2)
+    >>> sched.step(); sched.get_last_lr()
+    [0.5]
+    """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         if T_max < 1:

@@ -23,6 +23,17 @@ class Optimizer:
     ``params`` is an iterable of tensors, or of dicts ``{"params": [...], "lr": ...}`` that give
     a group its own hyper-parameters (the rest come from the optimizer's defaults). Parameters
     whose ``.grad`` is None are skipped, so frozen layers work.
+
+    >>> import numpy as np, microgradnn as mg
+    >>> class SignSGD(mg.optim.Optimizer):
+    ...     def __init__(self, params, lr=0.01):
+    ...         super().__init__(params, dict(lr=lr))
+    ...     def update(self, param, grad, group, state):
+    ...         param.data -= group["lr"] * np.sign(grad)
+    >>> w = mg.Tensor([1.0, -1.0], requires_grad=True)
+    >>> opt = SignSGD([w], lr=0.5)
+    >>> (w * w).sum().backward(); opt.step(); w.tolist()
+    [0.5, -0.5]
     """
 
     defaults: dict[str, Any]

@@ -23,6 +23,12 @@ class RMSprop(Optimizer):
               if centered, else sqrt(sq) + eps
         buf = momentum * buf + g / avg;  p = p - lr * buf     (momentum > 0)
         p = p - lr * g / avg                                   (otherwise)
+
+    >>> import microgradnn as mg
+    >>> w = mg.Tensor([1.0], requires_grad=True)
+    >>> opt = mg.optim.RMSprop([w], lr=0.01)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 6)
+    0.9
     """
 
     def __init__(
