@@ -16,6 +16,7 @@ import numpy as np
 import microgradnn as mg
 from microgradnn import nn, optim
 from microgradnn.data import DataLoader, TensorDataset, train_test_split
+from plotting import save_loss_curve
 
 try:
     from sklearn.datasets import load_digits
@@ -51,24 +52,6 @@ def run(seed: int, epochs: int = 30, batch_size: int = 32) -> tuple[float, list[
     return float(np.mean(predicted == y_test)), losses
 
 
-def save_loss_curve(losses: list[float], path: str = "digits_loss.png") -> None:
-    """A PNG of the loss per epoch, if matplotlib is installed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print('(no loss curve: pip install "microgradnn[plot]" for matplotlib)')
-        return
-    figure, axes = plt.subplots(figsize=(6, 4))
-    axes.plot(range(1, len(losses) + 1), losses)
-    axes.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title="digits: training loss")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    print(f"loss curve saved to {path}")
-
-
 def main() -> None:
     start = time.perf_counter()
     accuracy, losses = run(seed=0)
@@ -76,7 +59,7 @@ def main() -> None:
     accuracies = [accuracy] + [run(seed)[0] for seed in range(1, 5)]
     print(f"mean over five seeds: {np.mean(accuracies):.2%} (each: {', '.join(f'{a:.2%}' for a in accuracies)})")
     print(f"time: {time.perf_counter() - start:.1f} s")
-    save_loss_curve(losses)
+    save_loss_curve(losses, "digits_loss.png", "digits: training loss", xlabel="epoch")
 
 
 if __name__ == "__main__":

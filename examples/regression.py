@@ -9,6 +9,7 @@ import numpy as np
 
 import microgradnn as mg
 from microgradnn import nn, optim
+from plotting import save_loss_curve
 
 
 def make_data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -41,6 +42,7 @@ def main() -> None:
     with mg.no_grad():
         fitted = model(mg.Tensor(grid)).data
     print(f"final training loss: {losses[-1]:.4f} (the noise alone gives about 0.01)")
+    save_loss_curve(losses, "regression_loss.png", "noisy sine: training loss")
     print("     x   sin(x)   model")
     for x, f in zip(grid[:, 0], fitted[:, 0]):
         print(f"{x:6.2f}  {np.sin(x):7.3f}  {f:6.3f}")

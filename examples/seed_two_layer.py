@@ -10,6 +10,7 @@ import numpy as np
 
 import microgradnn as mg
 from microgradnn import nn, optim
+from plotting import save_loss_curve
 
 INPUTS = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
 TARGETS = np.array([[0, 1, 1, 0]]).T
@@ -23,8 +24,9 @@ def tutorial_weights(hidden: int) -> tuple[np.ndarray, np.ndarray]:
     return syn0, syn1
 
 
-def train(hidden: int = 4, steps: int = 10_000, verbose: bool = True) -> nn.MLP:
-    """Train 3 -> hidden -> 1 with sigmoids, from the tutorial's starting weights."""
+def train(hidden: int = 4, steps: int = 10_000, verbose: bool = True) -> tuple[nn.MLP, list[float]]:
+    """Train 3 -> hidden -> 1 with sigmoids from the tutorial's starting weights; return the
+    model and the loss at each step."""
     model = nn.MLP(3, hidden, 1, bias=False, output_activation=nn.Sigmoid)
     syn0, syn1 = tutorial_weights(hidden)
     model.load_state_dict({"0.weight": syn0, "2.weight": syn1})
@@ -35,18 +37,21 @@ def train(hidden: int = 4, steps: int = 10_000, verbose: bool = True) -> nn.MLP:
     optimizer = optim.SGD(model.parameters(), lr=1.0)
     loss_fn = nn.MSELoss(reduction="sum")
     x, y = mg.Tensor(INPUTS), mg.Tensor(TARGETS)
+    losses = []
     for step in range(steps):
         loss = 0.5 * loss_fn(model(x), y)
+        losses.append(loss.item())
         if verbose and step % 1000 == 0:
             print(f"step {step:5d}  loss {loss.item():.8f}")
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return model
+    return model, losses
 
 
 def main() -> None:
-    model = train()
+    model, losses = train()
+    save_loss_curve(losses, "seed_two_layer_loss.png", "tutorial 2: Trask's two-layer network")
     print("Weights after training:")
     for name, value in model.state_dict().items():
         print(name)

@@ -1,5 +1,6 @@
 """The examples run as a user runs them, and print what they promise."""
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -11,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_example(name: str, cwd=None) -> str:
+def run_example(name: str, cwd) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True, timeout=120, env=env,
@@ -22,27 +23,27 @@ def run_example(name: str, cwd=None) -> str:
     return result.stdout
 
 
-def test_seed_neuron_prints_the_tutorials_prediction():
-    out = run_example("seed_neuron.py")
+def test_seed_neuron_prints_the_tutorials_prediction(tmp_path):
+    out = run_example("seed_neuron.py", tmp_path)
     assert "Random starting weights:" in out and "Weights after training:" in out
     assert out.strip().endswith("[0.99993704]")
 
 
-def test_seed_two_layer_prints_the_tutorials_predictions():
-    out = run_example("seed_two_layer.py")
+def test_seed_two_layer_prints_the_tutorials_predictions(tmp_path):
+    out = run_example("seed_two_layer.py", tmp_path)
     assert "Starting weights:" in out and "Weights after training:" in out
     assert out.strip().endswith("[0.00702172 0.99101005 0.99215207 0.0104785 ]")
 
 
-def test_custom_op_example_catches_the_wrong_backward():
-    out = run_example("custom_op.py")
+def test_custom_op_example_catches_the_wrong_backward(tmp_path):
+    out = run_example("custom_op.py", tmp_path)
     assert "gradcheck passed" in out and "gradcheck FAILED" in out
     assert "the wrong backward was caught: True" in out
 
 
 @pytest.fixture(scope="module")
-def swap_output():
-    return run_example("swap.py")
+def swap_output(tmp_path_factory):
+    return run_example("swap.py", tmp_path_factory.mktemp("swap"))
 
 
 @pytest.mark.parametrize("activation", ["Sigmoid", "Tanh", "ReLU"])
@@ -54,7 +55,7 @@ def test_swap_example_prints_a_row_per_activation(swap_output, activation):
 
 
 def test_regression_example_fits_the_sine(tmp_path):
-    out = run_example("regression.py", cwd=tmp_path)
+    out = run_example("regression.py", tmp_path)
     final = float(re.search(r"final training loss: (\S+)", out).group(1))
     assert final < 0.015
     rows = [line.split() for line in out.splitlines() if re.fullmatch(r"\s*-?\d\.\d\d\s+-?\d\.\d{3}\s+-?\d\.\d{3}", line)]
@@ -63,7 +64,16 @@ def test_regression_example_fits_the_sine(tmp_path):
 
 def test_digits_example_reaches_97_percent(tmp_path):
     pytest.importorskip("sklearn")
-    out = run_example("digits.py", cwd=tmp_path)
+    out = run_example("digits.py", tmp_path)
     accuracy = float(re.search(r"held-out accuracy \(seed 0\): (\S+)%", out).group(1))
     mean = float(re.search(r"mean over five seeds: (\S+)%", out).group(1))
     assert accuracy >= 97.0 and mean >= 96.5
+
+
+def test_training_examples_save_a_loss_curve_when_matplotlib_is_there(tmp_path):
+    have_matplotlib = importlib.util.find_spec("matplotlib") is not None
+    out = run_example("seed_two_layer.py", tmp_path)
+    if have_matplotlib:
+        assert (tmp_path / "seed_two_layer_loss.png").read_bytes()[:4] == b"\x89PNG"
+    else:
+        assert 'pip install "microgradnn[plot]"' in out
