@@ -16,6 +16,7 @@ MODULES = [
     "microgradnn.nn",
     "microgradnn.nn.functional",
     "microgradnn.nn.init",
+    "microgradnn.nn.utils",
     "microgradnn.optim",
     "microgradnn.optim.lr_scheduler",
     "microgradnn.gradcheck",

@@ -13,7 +13,9 @@ from __future__ import annotations
 # tensor first: it imports autograd and the ops once the Tensor class exists.
 from .tensor import Tensor, as_tensor  # isort: skip
 
-from .autograd import Function, backward, enable_grad, grad, is_grad_enabled, no_grad, sum_to
+from .autograd import (
+    AnomalyError, Function, backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, sum_to,
+)
 from .creation import (
     arange, default_generator, full, manual_seed, ones, ones_like, rand, randn, zeros, zeros_like,
 )
@@ -38,7 +40,7 @@ __version__ = "0.1.0"
 
 # Names that shadow builtins (abs, max, min, pow, sum) stay out of `import *`.
 __all__ = [
-    "nn", "optim", "data", "viz", "save", "load", "CheckpointError", "Tensor", "as_tensor", "Function", "ShapeError", "backward", "grad", "no_grad", "enable_grad",
+    "nn", "optim", "data", "viz", "save", "load", "CheckpointError", "Tensor", "as_tensor", "Function", "detect_anomaly", "AnomalyError", "ShapeError", "backward", "grad", "no_grad", "enable_grad",
     "is_grad_enabled", "sum_to", "gradcheck", "gradgradcheck", "gradcheck_module", "GradcheckError", "manual_seed", "default_generator", "zeros", "ones", "full",
     "rand", "randn", "arange", "zeros_like", "ones_like", "add", "sub", "mul", "div", "neg", "exp",
     "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "clip", "maximum", "minimum", "where", "astype",

@@ -22,6 +22,9 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import linecache
+import os
+import sys
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
@@ -31,6 +34,8 @@ from .tensor import Tensor, as_tensor
 
 __all__ = [
     "Function",
+    "AnomalyError",
+    "detect_anomaly",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
@@ -48,6 +53,97 @@ _sequence = itertools.count()
 # while the count is unchanged at backward, nothing it saved can have changed, and the
 # per-tensor check is skipped.
 _changes = 0
+
+
+# detect_anomaly() turns this on: every op then checks its result and its gradients for NaN
+# and inf, and remembers the line of user code that made it. Off, it costs one flag test.
+_anomaly = False
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class AnomalyError(RuntimeError):
+    """Raised under :func:`detect_anomaly` by the first op that produces NaN or inf.
+
+    >>> import microgradnn as mg
+    >>> try:
+    ...     with mg.detect_anomaly():
+    ...         mg.Tensor([1.0], requires_grad=True) * float("inf")
+    ... except mg.AnomalyError as err:
+    ...     print(str(err).split(";")[0])
+    detect_anomaly: mul produced inf in its result of shape (1,) (inputs of shapes (1,), ())
+    """
+
+
+class detect_anomaly:
+    """Find the first op whose result or gradient holds NaN or inf (a context manager).
+
+    Inside it, such an op raises :class:`AnomalyError` naming the op, the shapes, and the line
+    of your code that created it. Checking every array costs time, so it is off by default.
+
+    >>> import microgradnn as mg
+    >>> x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    >>> with mg.detect_anomaly():
+    ...     y = x * float("inf")
+    Traceback (most recent call last):
+    ...
+    microgradnn.autograd.AnomalyError: detect_anomaly: mul produced inf in its result of shape (2,) ...
+    """
+
+    def __enter__(self) -> detect_anomaly:
+        global _anomaly
+        self._previous = _anomaly
+        _anomaly = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _anomaly
+        _anomaly = self._previous
+
+
+def _user_site() -> str:
+    """The first frame outside this package: where the user's code made the op."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+        frame = frame.f_back
+    if frame is None:
+        return "an unknown place"
+    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}: {line}"
+
+
+def _bad_values(array: Any) -> str | None:
+    """'nan', 'inf' or '-inf' if the array holds one (NaN first), else None."""
+    values = np.asarray(array._data if isinstance(array, Tensor) else array)
+    if values.dtype.kind != "f" or np.isfinite(values).all():
+        return None
+    if np.isnan(values).any():
+        return "nan"
+    return "inf" if (values == np.inf).any() else "-inf"
+
+
+def _anomaly_forward(cls: type, ctx: Function, result: np.ndarray, args: Sequence[Any]) -> None:
+    """Under detect_anomaly: remember where the op was made, and refuse a NaN or inf result."""
+    site = _user_site()
+    ctx.__dict__["anomaly_site"] = site
+    bad = _bad_values(result)
+    if bad is not None:
+        shapes = ", ".join(str(shape_of(a)) for a in args)
+        raise AnomalyError(
+            f"detect_anomaly: {cls.name} produced {bad} in its result of shape {shape_of(result)} "
+            f"(inputs of shapes {shapes}); the operation was created at {site}"
+        )
+
+
+def _anomaly_backward(node: Function, grads: Sequence[Any]) -> None:
+    """Under detect_anomaly: refuse a NaN or inf gradient from a node's backward."""
+    for position, (inp, g) in enumerate(zip(node.inputs, grads)):
+        bad = None if g is None else _bad_values(g)
+        if bad is not None:
+            site = node.__dict__.get("anomaly_site", "a place not recorded (it was made outside detect_anomaly)")
+            raise AnomalyError(
+                f"detect_anomaly: the backward of {node.name} produced {bad} in the gradient for its "
+                f"input {position} (shape {shape_of(inp)}); the operation was created at {site}"
+            )
 
 
 def note_change(tensor: Tensor) -> None:
@@ -224,6 +320,8 @@ class Function:
         result = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         if type(result) is not np.ndarray:
             result = _as_result_array(cls, ctx, result)
+        if _anomaly:
+            _anomaly_forward(cls, ctx, result, args)
         if _grad_enabled and True in needs:
             ctx.inputs = args
             ctx.needs_input_grad = tuple(needs)
@@ -243,6 +341,8 @@ class Function:
         result = cls.forward(ctx, x._data, *options)
         if type(result) is not np.ndarray:
             result = _as_result_array(cls, ctx, result)
+        if _anomaly:
+            _anomaly_forward(cls, ctx, result, (x,))
         if x.requires_grad and _grad_enabled:
             ctx.inputs = (x,)
             ctx.needs_input_grad = (True,)
@@ -267,6 +367,8 @@ class Function:
         result = cls.forward(ctx, a_data, b_data)
         if type(result) is not np.ndarray:
             result = _as_result_array(cls, ctx, result)
+        if _anomaly:
+            _anomaly_forward(cls, ctx, result, (a, b))
         if (a_needs or b_needs) and _grad_enabled:
             ctx.inputs = (a, b)
             ctx.needs_input_grad = (a_needs, b_needs)
@@ -413,6 +515,8 @@ def _run(
         # Every consumer of `output` was made after it, so its gradient is complete now.
         grad_output = take(output)
         node = output.grad_fn
+        if output._hooks:
+            grad_output = _run_hooks(output, grad_output)
         if output._retains_grad:
             _accumulate(output, grad_output)
         if capture and output in capture:
@@ -431,6 +535,8 @@ def _run(
         inputs = node.inputs
         if len(grads) != len(inputs) or not node.differentiable_twice:
             grads = _check_grads(node, grads)
+        if _anomaly:
+            _anomaly_backward(node, grads)
         for inp, needed, g in zip(inputs, node.needs_input_grad, grads):
             if not needed or g is None:
                 continue
@@ -447,7 +553,24 @@ def _run(
                 pending[inp] = previous + g
         if not retain_graph:
             node.saved_tensors = None
+    for leaf, g in pending.items():
+        if leaf._hooks:
+            pending[leaf] = _run_hooks(leaf, g)
     return pending, captured
+
+
+def _run_hooks(tensor: Tensor, grad: Any) -> Any:
+    """Pass a gradient through the tensor's hooks in order; a hook may return a replacement."""
+    for hook in list(tensor._hooks.values()):
+        replaced = hook(grad)
+        if replaced is not None:
+            if shape_of(replaced) != shape_of(grad):
+                raise ShapeError(
+                    f"register_hook: a hook returned a gradient of shape {shape_of(replaced)} for a "
+                    f"tensor of shape {tensor.shape}"
+                )
+            grad = replaced
+    return grad
 
 
 def _recorded_backward(node: Function, output: Tensor, grad_output: Tensor) -> Any:

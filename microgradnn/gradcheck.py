@@ -118,7 +118,8 @@ def _call(fn: Callable[..., Any], arrays: Sequence[Any], template: Sequence[Any]
     out = fn(*args)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, not {type(out).__name__}")
-    return np.asarray(out.data, dtype=np.float64).ravel()
+    # A copy: the output may be a view of the very input array being nudged (reshape, slicing).
+    return np.array(out.data, dtype=np.float64).ravel()
 
 
 def numerical_jacobian(fn: Callable[..., Any], inputs: Any, position: int, eps: float = 1e-6) -> np.ndarray:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence, Union
+from typing import Any, Callable, Iterator, Sequence, Union
 
 import numpy as np
 
 from .errors import ShapeError, shape_of
 
-__all__ = ["Tensor", "as_tensor", "as_float_array", "DTypeLike"]
+__all__ = ["Tensor", "as_tensor", "as_float_array", "DTypeLike", "RemovableHandle"]
 
 DTypeLike = Union[np.dtype, type, str, None]
 
@@ -77,6 +77,21 @@ def as_tensor(data: Any, dtype: DTypeLike = None) -> Tensor:
     return Tensor(data, dtype=dtype)
 
 
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off again."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Any]) -> None:
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        """Take the hook off (removing twice is harmless)."""
+        self._hooks.pop(self.id, None)
+
+
 class Tensor:
     """An n-dimensional array that records the operations made from it, for backward.
 
@@ -99,7 +114,7 @@ class Tensor:
     changed. Writes through a raw view of ``.data`` (``t.data[0] = 1``) bypass that count.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_changed_at", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_changed_at", "_retains_grad", "_hooks", "__weakref__")
 
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
@@ -113,6 +128,7 @@ class Tensor:
     _version: int  # how many in-place changes this tensor has had
     _changed_at: int  # the global change count at its last one (see autograd.note_change)
     _retains_grad: bool
+    _hooks: dict[int, Callable[[Any], Any]] | None  # register_hook's functions, by handle id
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> None:
         self._data = as_float_array(data, dtype)
@@ -122,6 +138,7 @@ class Tensor:
         self._version = 0
         self._changed_at = 0
         self._retains_grad = False
+        self._hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -136,6 +153,7 @@ class Tensor:
         t._version = 0
         t._changed_at = 0
         t._retains_grad = False
+        t._hooks = None
         return t
 
     # ----------------------------------------------------------------- state
@@ -190,6 +208,33 @@ class Tensor:
         if self.grad_fn is not None:
             self._retains_grad = True
         return self
+
+    def register_hook(self, hook: Callable[[Any], Any]) -> RemovableHandle:
+        """Call ``hook(grad)`` when backward computes this tensor's gradient.
+
+        The hook may return a replacement gradient (of the same shape), or None to keep it:
+        clip it, scale it, log it. ``grad`` is an ndarray (a Tensor under
+        ``grad(..., create_graph=True)``). On a leaf, hooks run before the gradient is added
+        to ``.grad``. Returns a handle whose ``remove()`` takes the hook off again.
+
+        >>> import microgradnn as mg
+        >>> x = mg.Tensor([1.0, 2.0], requires_grad=True)
+        >>> handle = x.register_hook(lambda g: g * 10)
+        >>> (x * x).sum().backward(); x.grad
+        array([20., 40.])
+        >>> handle.remove(); x.grad = None
+        >>> (x * x).sum().backward(); x.grad
+        array([2., 4.])
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so it has no gradient to hook")
+        if not callable(hook):
+            raise TypeError(f"register_hook: the hook must be callable, not {type(hook).__name__}")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut off from the graph."""
