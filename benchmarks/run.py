@@ -1,9 +1,15 @@
 """Benchmarks: microgradnn against hand-written NumPy (and PyTorch, when installed).
 
-Run ``python benchmarks/run.py`` (``--quick`` for a short run). Every implementation runs in
-this one process, interleaved round by round, so a busy neighbour slows all of them alike; the
-table gives the median of the rounds and its ratio to hand-written NumPy. BLAS is pinned to one
-thread when threadpoolctl is installed (``pip install "microgradnn[bench]"``).
+Run ``python benchmarks/run.py`` (``--quick`` for a short run, ``--only NAME`` for one
+section). Every implementation runs in this one process, interleaved round by round, so a busy
+neighbour slows all of them alike; each table gives the median of the rounds and its ratio to
+hand-written NumPy. BLAS is pinned to one thread when threadpoolctl is installed
+(``pip install "microgradnn[bench]"``).
+
+Sections: the two tutorials' training loops (with the "floor": the NumPy calls that an eager
+framework makes, timed without the framework), an MLP 784-256-10 training step in float32 and
+float64, the overhead of one small expression, a chain of 100,000 operations, and the memory
+of a 10,000-step training loop.
 
 This measures; it asserts nothing. Timed assertions do not belong in tests on shared machines.
 """
@@ -11,15 +17,18 @@ This measures; it asserts nothing. Timed assertions do not belong in tests on sh
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
+import tracemalloc
 from contextlib import nullcontext
 from typing import Callable
 
 import numpy as np
 
 import microgradnn as mg
+from microgradnn import nn, optim
 
 try:  # optional: a reference, never a requirement
     import torch
@@ -49,6 +58,31 @@ def neuron_numpy(steps: int) -> np.ndarray:
     for _ in range(steps):
         out = 1 / (1 + np.exp(-(x @ w)))
         w += x.T @ ((y - out) * out * (1 - out))
+    return w
+
+
+def neuron_floor(steps: int) -> np.ndarray:
+    """The NumPy calls microgradnn makes for tutorial 1, with no framework around them."""
+    (w,) = start_weights((3, 1))
+    x, y = NEURON_X, Y
+    one, limit = np.array(1.0), np.array(709.0)
+    for _ in range(steps):
+        z = x @ w
+        t = np.negative(z)  # sigmoid, as the library computes it
+        np.minimum(t, limit, out=t)
+        np.exp(t, out=t)
+        t += one
+        out = np.reciprocal(t, out=t)
+        diff = y - out
+        loss = 0.5 * np.add.reduce(diff**2, axis=None)  # noqa: F841 - forward only
+        g = np.float64(1.0) * 0.5  # backward, op by op
+        g_sq = np.empty(diff.shape)
+        g_sq[...] = g
+        g_diff = g_sq * (diff + diff)
+        g_out = -g_diff
+        g_z = g_out * out * (1 - out)
+        grad = np.array(x.T @ g_z, dtype=w.dtype)
+        w -= 1.0 * grad
     return w
 
 
@@ -93,6 +127,37 @@ def two_layer_numpy(steps: int, hidden: int = 4) -> np.ndarray:
     return syn1
 
 
+def two_layer_floor(steps: int, hidden: int = 4) -> np.ndarray:
+    """The NumPy calls microgradnn makes for tutorial 2, with no framework around them."""
+    syn0, syn1 = start_weights((3, hidden), (hidden, 1))
+    x, y = TRASK_X, Y
+    one, limit = np.array(1.0), np.array(709.0)
+
+    def sigmoid(z: np.ndarray) -> np.ndarray:
+        t = np.negative(z)
+        np.minimum(t, limit, out=t)
+        np.exp(t, out=t)
+        t += one
+        return np.reciprocal(t, out=t)
+
+    for _ in range(steps):
+        l1 = sigmoid(x @ syn0)
+        l2 = sigmoid(l1 @ syn1)
+        diff = y - l2
+        loss = 0.5 * np.add.reduce(diff**2, axis=None)  # noqa: F841
+        g_sq = np.empty(diff.shape)
+        g_sq[...] = np.float64(1.0) * 0.5
+        g_l2 = -(g_sq * (diff + diff))
+        g_z2 = g_l2 * l2 * (1 - l2)
+        g_syn1 = np.array(l1.T @ g_z2)
+        g_l1 = g_z2 @ syn1.T
+        g_z1 = g_l1 * l1 * (1 - l1)
+        g_syn0 = np.array(x.T @ g_z1)
+        syn0 -= g_syn0
+        syn1 -= g_syn1
+    return syn1
+
+
 def two_layer_microgradnn(steps: int, hidden: int = 4) -> np.ndarray:
     s0, s1 = start_weights((3, hidden), (hidden, 1))
     syn0, syn1 = mg.Tensor(s0, requires_grad=True), mg.Tensor(s1, requires_grad=True)
@@ -122,6 +187,185 @@ def two_layer_torch(steps: int, hidden: int = 4) -> np.ndarray:
     return syn1.detach().numpy()
 
 
+# ---------------------------------------------------------------- MLP 784-256-10
+def mlp_data(dtype: type, batch: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((batch, 784)).astype(dtype), rng.integers(0, 10, batch)
+
+
+def mlp_numpy(dtype: type) -> Callable[[int], None]:
+    """A hand-written forward and backward of the MLP with cross-entropy, and an SGD step."""
+    x, y = mlp_data(dtype)
+    rng = np.random.default_rng(1)
+    w1 = rng.uniform(-1 / 28, 1 / 28, (784, 256)).astype(dtype)
+    b1 = np.zeros(256, dtype)
+    w2 = rng.uniform(-1 / 16, 1 / 16, (256, 10)).astype(dtype)
+    b2 = np.zeros(10, dtype)
+    onehot = np.eye(10, dtype=dtype)[y]
+    n, lr = len(x), dtype(0.01)
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            h = x @ w1 + b1
+            a = np.maximum(h, 0)
+            logits = a @ w2 + b2
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            e = np.exp(shifted)
+            p = e / e.sum(axis=1, keepdims=True)
+            d = (p - onehot) / n
+            g_w2, g_b2 = a.T @ d, d.sum(axis=0)
+            da = (d @ w2.T) * (h > 0)
+            g_w1, g_b1 = x.T @ da, da.sum(axis=0)
+            w1 -= lr * g_w1
+            b1 -= lr * g_b1
+            w2 -= lr * g_w2
+            b2 -= lr * g_b2
+
+    return run
+
+
+def mlp_microgradnn(dtype: type) -> Callable[[int], None]:
+    x, y = mlp_data(dtype)
+    model = nn.MLP(784, 256, 10, activation=nn.ReLU, dtype=dtype, rng=np.random.default_rng(1))
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    xt = mg.Tensor(x)
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            loss = loss_fn(model(xt), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def mlp_torch(dtype: type) -> Callable[[int], None]:
+    x, y = mlp_data(dtype)
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)).to(
+        torch.float32 if dtype == np.float32 else torch.float64)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            loss = loss_fn(model(xt), yt)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+# ---------------------------------------------------------------- one small expression
+def small_numpy() -> Callable[[int], None]:
+    """(a * b + c).sum() and its hand-written backward, on 4x4 arrays."""
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal((4, 4)) for _ in range(3))
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            out = (a * b + c).sum()  # noqa: F841
+            g = np.ones((4, 4))
+            grad_a, grad_b, grad_c = g * b, g * a, g.copy()  # noqa: F841
+
+    return run
+
+
+def small_microgradnn() -> Callable[[int], None]:
+    rng = np.random.default_rng(0)
+    a, b, c = (mg.Tensor(rng.standard_normal((4, 4)), requires_grad=True) for _ in range(3))
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            a.grad = b.grad = c.grad = None
+            (a * b + c).sum().backward()
+
+    return run
+
+
+def small_torch() -> Callable[[int], None]:
+    rng = np.random.default_rng(0)
+    a, b, c = (torch.tensor(rng.standard_normal((4, 4)), requires_grad=True) for _ in range(3))
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            a.grad = b.grad = c.grad = None
+            (a * b + c).sum().backward()
+
+    return run
+
+
+# ---------------------------------------------------------------- a long chain
+CHAIN = 100_000
+
+
+def chain_tape() -> float:
+    """A hand-written tape: the same 100,000 products forward, their derivative backward."""
+    value = np.array(1.0)
+    tape = []
+    for _ in range(CHAIN):
+        tape.append(value)
+        value = value * 1.000001
+    grad = np.float64(1.0)
+    for _ in reversed(tape):
+        grad = grad * 1.000001
+    return float(grad)
+
+
+def chain_microgradnn() -> float:
+    x = mg.Tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(CHAIN):
+        y = y * 1.000001
+    y.backward()
+    return float(x.grad)
+
+
+def chain_torch() -> float:
+    x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    y = x
+    for _ in range(CHAIN):
+        y = y * 1.000001
+    y.backward()
+    return float(x.grad)
+
+
+def peak_bytes(fn: Callable[[], object]) -> int:
+    """Peak memory that Python allocations reach while ``fn`` runs (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def training_memory(steps: int = 10_000) -> tuple[int, int]:
+    """Memory held by the library after 1,000 and after ``steps`` MLP training steps."""
+    rng = np.random.default_rng(0)
+    model = nn.MLP(8, 16, 3, activation=nn.ReLU, rng=rng)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
+    x, y = mg.Tensor(rng.standard_normal((32, 8))), rng.integers(0, 3, 32)
+    loss_fn = nn.CrossEntropyLoss()
+    held = []
+    tracemalloc.start()
+    try:
+        for step in range(1, steps + 1):
+            loss = loss_fn(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step in (1_000, steps):
+                held.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    return held[0], held[1]
+
+
 # ---------------------------------------------------------------- harness
 def interleaved_medians(runs: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
     """Median seconds of each run, timing them in turn, ``rounds`` times over."""
@@ -134,41 +378,82 @@ def interleaved_medians(runs: dict[str, Callable[[], object]], rounds: int) -> d
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def benchmark(title: str, steps: int, rounds: int, numpy_fn: Callable, mg_fn: Callable, torch_fn: Callable) -> list[str]:
-    runs = {"hand-written NumPy": lambda: numpy_fn(steps), "microgradnn": lambda: mg_fn(steps)}
-    if torch is not None:
-        runs["PyTorch (CPU)"] = lambda: torch_fn(steps)
+def table(title: str, runs: dict[str, Callable[[], object]], rounds: int, per: int, unit: str) -> list[str]:
+    """Rows of one benchmark: median time, time per ``unit``, ratio to the first run."""
     medians = interleaved_medians(runs, rounds)
-    base = medians["hand-written NumPy"]
+    base = next(iter(medians.values()))
     return [
-        f"| {title} | {name} | {seconds * 1e3:.1f} ms | {seconds / steps * 1e6:.1f} µs | {seconds / base:.2f}× |"
+        f"| {title} | {name} | {seconds * 1e3:.1f} ms | {seconds / per * 1e6:.1f} µs/{unit} | {seconds / base:.2f}× |"
         for name, seconds in medians.items()
     ]
 
 
+def with_torch(runs: dict[str, Callable[[], object]], torch_run: Callable[[], Callable[[], object]]) -> dict[str, Callable[[], object]]:
+    if torch is not None:
+        runs["PyTorch (CPU)"] = torch_run()
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10_000, help="training steps per run (default 10000)")
+    parser.add_argument("--steps", type=int, default=10_000, help="tutorial training steps per run (default 10000)")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported (default 7)")
-    parser.add_argument("--quick", action="store_true", help="1,000 steps, 3 rounds")
+    parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
+    parser.add_argument("--only", choices=["tutorials", "mlp", "small", "chain", "memory"], help="run one section")
     args = parser.parse_args()
     steps, rounds = (1_000, 3) if args.quick else (args.steps, args.rounds)
+    mlp_steps, mlp_rounds = (5, 5) if args.quick else (20, 15)
+    small_steps = 2_000 if args.quick else 20_000
 
     limits = threadpool_limits(limits=1, user_api="blas") if threadpool_limits else nullcontext()
     if torch is not None:
         torch.set_num_threads(1)
+    rows: list[str] = []
+    notes: list[str] = []
     with limits:
-        rows = benchmark(f"tutorial 1: 3→1 neuron, {steps:,} steps", steps, rounds, neuron_numpy, neuron_microgradnn, neuron_torch)
-        rows += benchmark(f"tutorial 2: 3→4→1 network, {steps:,} steps", steps, rounds, two_layer_numpy, two_layer_microgradnn, two_layer_torch)
+        if args.only in (None, "tutorials"):
+            for title, fns in (
+                (f"tutorial 1: 3→1 neuron, {steps:,} steps", (neuron_numpy, neuron_floor, neuron_microgradnn, neuron_torch)),
+                (f"tutorial 2: 3→4→1 network, {steps:,} steps", (two_layer_numpy, two_layer_floor, two_layer_microgradnn, two_layer_torch)),
+            ):
+                numpy_fn, floor_fn, mg_fn, torch_fn = fns
+                runs = {"hand-written NumPy": lambda f=numpy_fn: f(steps), "floor: the framework's NumPy calls": lambda f=floor_fn: f(steps),
+                        "microgradnn": lambda f=mg_fn: f(steps)}
+                rows += table(title, with_torch(runs, lambda f=torch_fn: (lambda: f(steps))), rounds, steps, "step")
+        if args.only in (None, "mlp"):
+            for dtype in (np.float32, np.float64):
+                name = np.dtype(dtype).name
+                # Build each model once, outside the timing.
+                built = {"hand-written NumPy": mlp_numpy(dtype), "microgradnn": mlp_microgradnn(dtype)}
+                runs = {k: (lambda r=r: r(mlp_steps)) for k, r in built.items()}
+                runs = with_torch(runs, lambda d=dtype: (lambda r=mlp_torch(d): r(mlp_steps)))
+                rows += table(f"MLP 784→256→10, ReLU, cross-entropy, batch 128, SGD, {name}", runs, mlp_rounds, mlp_steps, "step")
+        if args.only in (None, "small"):
+            built = {"NumPy, hand-written backward": small_numpy(), "microgradnn": small_microgradnn()}
+            runs = {k: (lambda r=r: r(small_steps)) for k, r in built.items()}
+            runs = with_torch(runs, lambda: (lambda r=small_torch(): r(small_steps)))
+            rows += table("(a * b + c).sum(), forward and backward, 4×4", runs, rounds, small_steps, "call")
+        if args.only in (None, "chain"):
+            runs = with_torch({"hand-written tape": chain_tape, "microgradnn": chain_microgradnn}, lambda: chain_torch)
+            rows += table(f"a chain of {CHAIN:,} products, forward and backward", runs, 3, CHAIN, "op")
+            for name, fn in (("hand-written tape", chain_tape), ("microgradnn", chain_microgradnn)):
+                peak = peak_bytes(fn)
+                notes.append(f"- chain of {CHAIN:,} ops, peak memory ({name}): {peak / 1e6:.1f} MB, {peak / CHAIN:.0f} bytes per op")
+        if args.only in (None, "memory"):
+            early, late = training_memory()
+            notes.append(f"- MLP training loop: memory held after 1,000 steps {early / 1e3:.1f} kB, after 10,000 steps {late / 1e3:.1f} kB")
 
-    print(f"Machine: {platform.machine()}, {platform.processor() or platform.system()}; "
-          f"Python {platform.python_version()}, NumPy {np.__version__}, microgradnn {mg.__version__}"
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+          f"NumPy {np.__version__}, microgradnn {mg.__version__}"
           + (f", PyTorch {torch.__version__}" if torch is not None else ", PyTorch not installed"))
     print(f"BLAS threads: {'1 (threadpoolctl)' if threadpool_limits else 'not pinned (threadpoolctl not installed)'}; "
-          f"median of {rounds} interleaved rounds\n")
-    print("| benchmark | implementation | time per run | per step | vs NumPy |")
+          "medians of interleaved rounds; ratios against the first row of each benchmark\n")
+    print("| benchmark | implementation | time per run | per unit | ratio |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))
+    if notes:
+        print()
+        print("\n".join(notes))
 
 
 if __name__ == "__main__":
