@@ -216,10 +216,8 @@ def mlp_numpy(dtype: type) -> Callable[[int], None]:
             g_w2, g_b2 = a.T @ d, d.sum(axis=0)
             da = (d @ w2.T) * (h > 0)
             g_w1, g_b1 = x.T @ da, da.sum(axis=0)
-            w1 -= lr * g_w1
-            b1 -= lr * g_b1
-            w2 -= lr * g_w2
-            b2 -= lr * g_b2
+            for param, grad in ((w1, g_w1), (b1, g_b1), (w2, g_w2), (b2, g_b2)):
+                param -= lr * grad
 
     return run
 

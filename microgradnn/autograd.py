@@ -461,7 +461,8 @@ def _seed(root: Tensor, gradient: Any, create_graph: bool) -> Any:
     if create_graph:
         seed = as_tensor(gradient, dtype=root.dtype)
     else:
-        seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
+        # A copy: the caller's array must never become (or alias) a leaf's .grad.
+        seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
     if seed.shape != root.shape:
         raise ShapeError(f"backward: gradient of shape {shape_of(seed)} does not match the output's shape {root.shape}")
     return seed
@@ -552,7 +553,10 @@ def _run(
             else:
                 pending[inp] = previous + g
         if not retain_graph:
+            # Release what the node holds: saved arrays and inputs. Intermediate results then
+            # die as soon as the caller drops them, and their memory is reused next step.
             node.saved_tensors = None
+            node.inputs = ()
     for leaf, g in pending.items():
         if leaf._hooks:
             pending[leaf] = _run_hooks(leaf, g)
@@ -569,7 +573,8 @@ def _run_hooks(tensor: Tensor, grad: Any) -> Any:
                     f"register_hook: a hook returned a gradient of shape {shape_of(replaced)} for a "
                     f"tensor of shape {tensor.shape}"
                 )
-            grad = replaced
+            # A copy of an array: the hook's caller may keep and change the one it returned.
+            grad = np.array(replaced) if isinstance(replaced, np.ndarray) else replaced
     return grad
 
 
@@ -602,7 +607,7 @@ def _check_grads(node: Function, grads: Any) -> tuple[Any, ...]:
     checked = []
     for position, (inp, needed, g) in enumerate(zip(node.inputs, node.needs_input_grad, grads)):
         if g is not None and needed:
-            g = np.asarray(g)
+            g = np.array(g)  # a copy: a custom backward may hand back an array it keeps
             if g.shape != inp.shape:
                 raise ShapeError(
                     f"{node.name}.backward returned a gradient of shape {shape_of(g)} for input "
@@ -614,12 +619,16 @@ def _check_grads(node: Function, grads: Any) -> tuple[Any, ...]:
     return tuple(checked)
 
 
-def _accumulate(tensor: Tensor, grad: Any) -> None:
-    """Add a gradient into ``tensor.grad`` as an ndarray that nothing else shares."""
+def _accumulate(tensor: Tensor, grad: Any, owned: bool = False) -> None:
+    """Add a gradient into ``tensor.grad`` as an ndarray that nothing else shares.
+
+    ``owned`` says the engine made this array for this tensor alone, so it can be kept as it
+    is; anything else is copied first (it may be another gradient, a view, or the caller's).
+    """
     if isinstance(grad, Tensor):
         grad = grad._data
-    # A fresh copy: the same array may also be another tensor's gradient, or the caller's.
-    grad = np.array(grad, dtype=tensor._data.dtype)
+    if not owned or type(grad) is not np.ndarray:
+        grad = np.array(grad, dtype=tensor._data.dtype)
     if tensor.grad is None:
         tensor.grad = grad
     else:
@@ -646,8 +655,14 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False) -
         raise RuntimeError(_freed_message(tensor.grad_fn))
     seed = _seed(tensor, gradient, create_graph=False)
     leaves, _ = _run([tensor], [seed], retain_graph, create_graph=False)
+    handed_out: set[int] = set()
     for leaf, g in leaves.items():
-        _accumulate(leaf, g)
+        # Copying a large gradient costs as much as computing it, so an array the engine made
+        # is kept as it is; a view, or one array that reached two leaves (add's backward hands
+        # the same array to both inputs), is copied.
+        owned = type(g) is np.ndarray and g.base is None and id(g) not in handed_out
+        handed_out.add(id(g))
+        _accumulate(leaf, g, owned)
 
 
 def grad(

@@ -287,3 +287,34 @@ def test_sum_of_repeated_use_accumulates(n):
         total = total + x
     total.backward()
     assert x.grad.item() == n
+
+
+def test_leaf_grads_never_alias_each_other_the_seed_or_a_custom_ops_arrays():
+    a, b = leaf(np.ones((2, 2))), leaf(np.ones((2, 2)))
+    seed = np.ones((2, 2))
+    (a + b).backward(seed)
+    assert not np.shares_memory(a.grad, b.grad) and not np.shares_memory(a.grad, seed)
+    c = leaf(np.ones(4))
+    c.reshape(2, 2).backward(seed)  # a view of the seed comes back
+    assert not np.shares_memory(c.grad, seed)
+    kept = np.full(3, 7.0)
+
+    class Keeps(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return kept  # returns an array it holds on to
+
+    d = leaf(np.zeros(3))
+    Keeps.apply(d).sum().backward()
+    d.grad[0] = 0.0
+    assert kept[0] == 7.0
+    e = leaf(np.ones(3))
+    hooked = np.full(3, 2.0)
+    e.register_hook(lambda g: hooked)
+    (e * 1).sum().backward()
+    e.grad[0] = 0.0
+    assert hooked[0] == 2.0

@@ -204,10 +204,10 @@ def test_the_graph_is_freed_once_the_loss_is_dropped():
     probe = weakref.ref(hidden)
     loss = (hidden * 2).sum()
     del hidden
+    assert probe() is not None  # held by the graph of `loss`
     loss.backward()
-    assert probe() is not None  # still held by the graph of `loss`, which is alive
-    del loss
-    assert probe() is None  # freed by reference counting alone, no gc needed
+    assert probe() is None  # backward released the graph, though `loss` is still alive
+    assert loss.grad_fn.saved_tensors is None and loss.grad_fn.inputs == ()
 
 
 # ------------------------------------------------------------------ random graphs

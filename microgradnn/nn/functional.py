@@ -17,6 +17,7 @@ from ..creation import default_generator
 from ..errors import ShapeError, shape_of
 from ..ops import backmath
 from ..ops.elementwise import leaky_relu, relu, sigmoid, tanh
+from ..ops.reduce import stable_logsumexp
 from ..ops.softmax import log_softmax, softmax
 from ..tensor import Tensor, as_tensor
 
@@ -169,9 +170,43 @@ def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce(-input[np.arange(n), indices], reduction)
 
 
+class CrossEntropy(Function):
+    """Cross-entropy of logits (N, C) at class indices (N,), reduced: one op, because its
+    gradient is simply ``softmax(x) - onehot(target)`` (per row, times the output's gradient)."""
+
+    __slots__ = ("indices", "reduction")
+    name = "cross_entropy"
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, indices: np.ndarray, reduction: str) -> np.ndarray:
+        ctx.indices, ctx.reduction = indices, reduction
+        log_probs = x - stable_logsumexp(x, (1,))
+        ctx.save_for_backward(x, np.exp(log_probs))
+        losses = -log_probs[np.arange(len(x)), indices]
+        if reduction == "none":
+            return losses
+        total = np.add.reduce(losses)
+        return total / len(x) if reduction == "mean" else total
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, probs = ctx.saved_tensors
+        if isinstance(x, Tensor):  # recorded (create_graph): softmax as an op of x
+            probs = x.softmax(axis=1)
+        n = len(ctx.indices)
+        onehot = np.zeros(probs.shape, dtype=backmath.constant(probs).dtype)
+        onehot[np.arange(n), ctx.indices] = 1
+        if ctx.reduction == "none":
+            g = g.reshape(n, 1)
+        elif ctx.reduction == "mean":
+            g = g / n
+        return (probs - onehot) * g
+
+
 def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Cross-entropy of logits ``input`` of shape (N, C) against class indices of shape (N,):
-    ``nll_loss(log_softmax(input, axis=1), target)``, stable for any logits.
+    ``nll_loss(log_softmax(input, axis=1), target)``, computed as one stable op.
 
     >>> import microgradnn as mg
     >>> round(mg.nn.functional.cross_entropy(mg.Tensor([[1000.0, 0.0]]), [1]).item(), 6)
@@ -181,8 +216,8 @@ def cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor
     if input.ndim != 2:
         raise ShapeError(f"cross_entropy: input must have shape (N, C), got {input.shape}")
     n, classes = input.shape
-    _class_indices(target, n, classes, "cross_entropy")
-    return nll_loss(log_softmax(input, axis=1), target, reduction)
+    indices = _class_indices(target, n, classes, "cross_entropy")
+    return CrossEntropy._apply1(input, indices, reduction)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None) -> Tensor:
