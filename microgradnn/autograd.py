@@ -47,6 +47,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Grad mode is one module-level flag: thread safety is not promised (see the README).
 _grad_enabled = True
+# needs_input_grad of two-input nodes, one shared tuple per combination (indexed by the two
+# booleans): a long chain of ops then holds no tuple of its own for it.
+_NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))
 # Every recorded node takes the next number; see the module docstring for why.
 _sequence = itertools.count()
 # How many in-place changes any tensor has had. A node remembers the count when it is made;
@@ -371,7 +374,7 @@ class Function:
             _anomaly_forward(cls, ctx, result, (a, b))
         if (a_needs or b_needs) and _grad_enabled:
             ctx.inputs = (a, b)
-            ctx.needs_input_grad = (a_needs, b_needs)
+            ctx.needs_input_grad = _NEEDS_TWO[a_needs][b_needs]
             ctx._changes_seen = _changes
             ctx._sequence = next(_sequence)
             return Tensor._wrap(result, ctx)
@@ -383,14 +386,17 @@ class Function:
 
 def _as_result_array(cls: type, ctx: Function, result: Any) -> np.ndarray:
     """NumPy returns 0-d results as scalars: make them arrays, and keep saved references."""
+    if isinstance(result, np.generic):
+        array = np.asarray(result)
+        saved = ctx.saved_tensors
+        for s in saved:
+            if s is result:  # an op that saved its own output must now save the array
+                ctx.saved_tensors = tuple([array if t is result else t for t in saved])
+                break
+        return array
     if isinstance(result, Tensor):
         raise TypeError(f"{cls.name}.forward must return an ndarray, not a Tensor")
     array = np.asarray(result)
-    if isinstance(result, np.generic):
-        saved = ctx.saved_tensors
-        if saved:
-            ctx.saved_tensors = tuple([array if s is result else s for s in saved])
-        return array
     if array.dtype.kind not in "fbiu":
         raise TypeError(f"{cls.name}.forward returned {type(result).__name__} of dtype {array.dtype}, not numbers")
     return array
@@ -506,7 +512,7 @@ def _run(
         pending[root] = seed
         if root.grad_fn is not None:
             heapq.heappush(ready, (-root.grad_fn._sequence, root))
-    capture = set(capture)
+    capture = set(capture) if capture else None
     captured: dict[Tensor, Any] = {}
     # The loop below runs once per node of every training step: locals and cheap checks
     # first, with the rare cases (version changes, dtype casts, custom ops) behind them.
@@ -654,7 +660,7 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False) -
     if tensor.grad_fn is not None and tensor.grad_fn.saved_tensors is None:
         raise RuntimeError(_freed_message(tensor.grad_fn))
     seed = _seed(tensor, gradient, create_graph=False)
-    leaves, _ = _run([tensor], [seed], retain_graph, create_graph=False)
+    leaves, _ = _run((tensor,), (seed,), retain_graph, create_graph=False)
     handed_out: set[int] = set()
     for leaf, g in leaves.items():
         # Copying a large gradient costs as much as computing it, so an array the engine made
