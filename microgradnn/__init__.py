@@ -13,9 +13,8 @@ from __future__ import annotations
 # tensor first: it imports autograd and the ops once the Tensor class exists.
 from .tensor import Tensor, as_tensor  # isort: skip
 
-from .autograd import (
-    AnomalyError, Function, backward, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, sum_to,
-)
+from .anomaly import AnomalyError, detect_anomaly
+from .autograd import Function, backward, enable_grad, grad, is_grad_enabled, no_grad, sum_to
 from .creation import (
     arange, default_generator, full, manual_seed, ones, ones_like, rand, randn, zeros, zeros_like,
 )

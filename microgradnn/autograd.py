@@ -22,20 +22,16 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-import linecache
-import os
-import sys
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
+from . import anomaly
 from .errors import ShapeError, shape_of
 from .tensor import Tensor, as_tensor
 
 __all__ = [
     "Function",
-    "AnomalyError",
-    "detect_anomaly",
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
@@ -56,97 +52,6 @@ _sequence = itertools.count()
 # while the count is unchanged at backward, nothing it saved can have changed, and the
 # per-tensor check is skipped.
 _changes = 0
-
-
-# detect_anomaly() turns this on: every op then checks its result and its gradients for NaN
-# and inf, and remembers the line of user code that made it. Off, it costs one flag test.
-_anomaly = False
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-class AnomalyError(RuntimeError):
-    """Raised under :func:`detect_anomaly` by the first op that produces NaN or inf.
-
-    >>> import microgradnn as mg
-    >>> try:
-    ...     with mg.detect_anomaly():
-    ...         mg.Tensor([1.0], requires_grad=True) * float("inf")
-    ... except mg.AnomalyError as err:
-    ...     print(str(err).split(";")[0])
-    detect_anomaly: mul produced inf in its result of shape (1,) (inputs of shapes (1,), ())
-    """
-
-
-class detect_anomaly:
-    """Find the first op whose result or gradient holds NaN or inf (a context manager).
-
-    Inside it, such an op raises :class:`AnomalyError` naming the op, the shapes, and the line
-    of your code that created it. Checking every array costs time, so it is off by default.
-
-    >>> import microgradnn as mg
-    >>> x = mg.Tensor([1.0, 2.0], requires_grad=True)
-    >>> with mg.detect_anomaly():
-    ...     y = x * float("inf")
-    Traceback (most recent call last):
-    ...
-    microgradnn.autograd.AnomalyError: detect_anomaly: mul produced inf in its result of shape (2,) ...
-    """
-
-    def __enter__(self) -> detect_anomaly:
-        global _anomaly
-        self._previous = _anomaly
-        _anomaly = True
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        global _anomaly
-        _anomaly = self._previous
-
-
-def _user_site() -> str:
-    """The first frame outside this package: where the user's code made the op."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
-        frame = frame.f_back
-    if frame is None:
-        return "an unknown place"
-    line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}: {line}"
-
-
-def _bad_values(array: Any) -> str | None:
-    """'nan', 'inf' or '-inf' if the array holds one (NaN first), else None."""
-    values = np.asarray(array._data if isinstance(array, Tensor) else array)
-    if values.dtype.kind != "f" or np.isfinite(values).all():
-        return None
-    if np.isnan(values).any():
-        return "nan"
-    return "inf" if (values == np.inf).any() else "-inf"
-
-
-def _anomaly_forward(cls: type, ctx: Function, result: np.ndarray, args: Sequence[Any]) -> None:
-    """Under detect_anomaly: remember where the op was made, and refuse a NaN or inf result."""
-    site = _user_site()
-    ctx.__dict__["anomaly_site"] = site
-    bad = _bad_values(result)
-    if bad is not None:
-        shapes = ", ".join(str(shape_of(a)) for a in args)
-        raise AnomalyError(
-            f"detect_anomaly: {cls.name} produced {bad} in its result of shape {shape_of(result)} "
-            f"(inputs of shapes {shapes}); the operation was created at {site}"
-        )
-
-
-def _anomaly_backward(node: Function, grads: Sequence[Any]) -> None:
-    """Under detect_anomaly: refuse a NaN or inf gradient from a node's backward."""
-    for position, (inp, g) in enumerate(zip(node.inputs, grads)):
-        bad = None if g is None else _bad_values(g)
-        if bad is not None:
-            site = node.__dict__.get("anomaly_site", "a place not recorded (it was made outside detect_anomaly)")
-            raise AnomalyError(
-                f"detect_anomaly: the backward of {node.name} produced {bad} in the gradient for its "
-                f"input {position} (shape {shape_of(inp)}); the operation was created at {site}"
-            )
 
 
 def note_change(tensor: Tensor) -> None:
@@ -321,38 +226,18 @@ class Function:
         ctx = object.__new__(cls)
         ctx.saved_tensors = ()
         result = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
-        if type(result) is not np.ndarray:
-            result = _as_result_array(cls, ctx, result)
-        if _anomaly:
-            _anomaly_forward(cls, ctx, result, args)
-        if _grad_enabled and True in needs:
-            ctx.inputs = args
-            ctx.needs_input_grad = tuple(needs)
-            ctx._changes_seen = _changes
-            ctx._sequence = next(_sequence)
-            return Tensor._wrap(result, ctx)
-        return Tensor._wrap(result, None)
+        return _output(cls, ctx, result, args, tuple(needs) if True in needs else None)
 
     # The two methods below are apply() for the built-in ops' two common shapes of call, one
-    # input (plus options) and two inputs. They do exactly what apply() does, minus its
-    # generic loop over arguments: every training step runs them once per operation.
+    # input (plus options) and two inputs: the same, minus the generic loop over arguments,
+    # because every training step runs them once per operation.
     @classmethod
     def _apply1(cls, x: Tensor, *options: Any) -> Tensor:
         """apply() for one Tensor input and positional options for ``forward``."""
         ctx = object.__new__(cls)
         ctx.saved_tensors = ()
         result = cls.forward(ctx, x._data, *options)
-        if type(result) is not np.ndarray:
-            result = _as_result_array(cls, ctx, result)
-        if _anomaly:
-            _anomaly_forward(cls, ctx, result, (x,))
-        if x.requires_grad and _grad_enabled:
-            ctx.inputs = (x,)
-            ctx.needs_input_grad = (True,)
-            ctx._changes_seen = _changes
-            ctx._sequence = next(_sequence)
-            return Tensor._wrap(result, ctx)
-        return Tensor._wrap(result, None)
+        return _output(cls, ctx, result, (x,), (True,) if x.requires_grad else None)
 
     @classmethod
     def _apply2(cls, a: Any, b: Any) -> Tensor:
@@ -368,20 +253,26 @@ class Function:
         ctx = object.__new__(cls)
         ctx.saved_tensors = ()
         result = cls.forward(ctx, a_data, b_data)
-        if type(result) is not np.ndarray:
-            result = _as_result_array(cls, ctx, result)
-        if _anomaly:
-            _anomaly_forward(cls, ctx, result, (a, b))
-        if (a_needs or b_needs) and _grad_enabled:
-            ctx.inputs = (a, b)
-            ctx.needs_input_grad = _NEEDS_TWO[a_needs][b_needs]
-            ctx._changes_seen = _changes
-            ctx._sequence = next(_sequence)
-            return Tensor._wrap(result, ctx)
-        return Tensor._wrap(result, None)
+        return _output(cls, ctx, result, (a, b), _NEEDS_TWO[a_needs][b_needs] if a_needs or b_needs else None)
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def _output(cls: type, ctx: Function, result: Any, inputs: tuple[Any, ...], needs: tuple[bool, ...] | None) -> Tensor:
+    """The Tensor an op returns; when an input needs a gradient (``needs`` is not None) and
+    recording is on, ``ctx`` becomes its node."""
+    if type(result) is not np.ndarray:
+        result = _as_result_array(cls, ctx, result)
+    if anomaly.enabled:
+        anomaly.check_result(cls.name, ctx, result, inputs)
+    if needs is None or not _grad_enabled:
+        return Tensor._wrap(result, None)
+    ctx.inputs = inputs
+    ctx.needs_input_grad = needs
+    ctx._changes_seen = _changes
+    ctx._sequence = next(_sequence)
+    return Tensor._wrap(result, ctx)
 
 
 def _as_result_array(cls: type, ctx: Function, result: Any) -> np.ndarray:
@@ -542,8 +433,8 @@ def _run(
         inputs = node.inputs
         if len(grads) != len(inputs) or not node.differentiable_twice:
             grads = _check_grads(node, grads)
-        if _anomaly:
-            _anomaly_backward(node, grads)
+        if anomaly.enabled:
+            anomaly.check_gradients(node, grads)
         for inp, needed, g in zip(inputs, node.needs_input_grad, grads):
             if not needed or g is None:
                 continue
