@@ -62,9 +62,8 @@ def _pair(a: Any, b: Any, op: str) -> tuple[Any, Any]:
 
 
 def _binary(cls: type[Function], a: Any, b: Any) -> Tensor:
-    if isinstance(a, Tensor) and isinstance(b, Tensor):  # the common case first
-        pass
-    else:
+    """Run a two-input op, with NumPy's broadcasting error turned into one that names it."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         a, b = _pair(a, b, cls.name)
     try:
         return cls._apply2(a, b)
