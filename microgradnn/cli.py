@@ -8,11 +8,9 @@ on stderr, exit status 2, and no output file written.
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -22,7 +20,7 @@ from . import __version__, nn, optim
 from .autograd import no_grad
 from .data import DataError, DataLoader, TensorDataset, load_csv, read_csv, train_test_split
 from .gradcheck import GradcheckReport, gradcheck, gradcheck_module
-from .io import CheckpointError, load, save
+from .io import CheckpointError, atomic_write, load, save
 from .tensor import Tensor
 from .viz import to_dot
 
@@ -226,19 +224,6 @@ def _check_output_path(path: str | None, option: str) -> None:
         raise UsageError(f"{option} {path}: cannot write in {directory}")
 
 
-def _write_text_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _matplotlib() -> Any:
     try:
         import matplotlib
@@ -363,7 +348,8 @@ def run_train(args: argparse.Namespace) -> int:
         }, args.save)
         print(f"saved the model to {args.save}")
     if args.graph:
-        _write_text_atomically(args.graph, graph + "\n")
+        with atomic_write(args.graph) as f:
+            f.write((graph + "\n").encode("utf-8"))
         print(f"saved the graph to {args.graph}")
     if plt is not None:
         _plot(plt, losses, args.plot)
@@ -410,14 +396,9 @@ def _plot(plt: Any, losses: list[float], path: str) -> None:
     axes.set_yscale("log" if min(losses) > 0 else "linear")
     axes.set_title("training loss")
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    with atomic_write(path) as f:
+        figure.savefig(f, format="png", dpi=100)
     plt.close(figure)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    with os.fdopen(fd, "wb") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------ predict

@@ -9,18 +9,19 @@ atomically (a temporary file beside the target, flushed, then renamed over it) a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
 import zipfile
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["save", "load", "CheckpointError", "FORMAT", "VERSION"]
+__all__ = ["save", "load", "atomic_write", "CheckpointError", "FORMAT", "VERSION"]
 
 FORMAT = "microgradnn-checkpoint"
 VERSION = 1
@@ -110,11 +111,28 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     tree = _encode(obj, arrays)
     meta = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}, allow_nan=False)
     arrays[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Open a temporary file beside ``path`` for writing; when the block ends without an
+    error, flush it to disk and rename it over ``path``. An error leaves ``path`` untouched
+    and removes the temporary file.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with atomic_write(path) as f:
+    ...     _ = f.write(b"complete")
+    >>> open(path, "rb").read()
+    b'complete'
+    """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
