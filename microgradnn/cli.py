@@ -22,7 +22,7 @@ from .data import DataError, DataLoader, TensorDataset, load_csv, read_csv, trai
 from .gradcheck import GradcheckReport, gradcheck, gradcheck_module
 from .io import CheckpointError, atomic_write, load, save
 from .tensor import Tensor
-from .viz import to_dot
+from .viz import require_matplotlib, save_loss_curve, to_dot
 
 MODEL_KIND = "microgradnn-cli-model"
 MODEL_VERSION = 1
@@ -224,15 +224,11 @@ def _check_output_path(path: str | None, option: str) -> None:
         raise UsageError(f"{option} {path}: cannot write in {directory}")
 
 
-def _matplotlib() -> Any:
+def _check_matplotlib() -> None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        require_matplotlib()
     except ImportError:
         raise UsageError("--plot needs matplotlib: pip install 'microgradnn[plot]'") from None
-    return plt
 
 
 def _loss_function(loss: str) -> nn.Module:
@@ -280,7 +276,8 @@ def run_train(args: argparse.Namespace) -> int:
     # Everything is checked before any training, so that bad input writes no file.
     for path, option in ((args.save, "--save"), (args.plot, "--plot"), (args.graph, "--graph")):
         _check_output_path(path, option)
-    plt = _matplotlib() if args.plot else None
+    if args.plot:
+        _check_matplotlib()
     problem = _load_problem(args)
     targets = _prepare_targets(problem, args.loss)
     if args.hidden is not None:
@@ -351,8 +348,8 @@ def run_train(args: argparse.Namespace) -> int:
         with atomic_write(args.graph) as f:
             f.write((graph + "\n").encode("utf-8"))
         print(f"saved the graph to {args.graph}")
-    if plt is not None:
-        _plot(plt, losses, args.plot)
+    if args.plot:
+        save_loss_curve(losses, args.plot, xlabel="epoch")
         print(f"saved the loss curve to {args.plot}")
     return 0
 
@@ -386,19 +383,6 @@ def _train_loop(model: nn.Module, loss_fn: nn.Module, optimizer: optim.Optimizer
             if epoch % report_every == 0 or epoch == args.epochs - 1:
                 bar.set_postfix(loss=f"{losses[-1]:.4g}", refresh=False)
     return losses
-
-
-def _plot(plt: Any, losses: list[float], path: str) -> None:
-    figure, axes = plt.subplots(figsize=(6, 4))
-    axes.plot(np.arange(1, len(losses) + 1), losses)
-    axes.set_xlabel("epoch")
-    axes.set_ylabel("loss")
-    axes.set_yscale("log" if min(losses) > 0 else "linear")
-    axes.set_title("training loss")
-    figure.tight_layout()
-    with atomic_write(path) as f:
-        figure.savefig(f, format="png", dpi=100)
-    plt.close(figure)
 
 
 # ------------------------------------------------------------------ predict

@@ -1,4 +1,5 @@
-"""Pictures of the graph: ``to_dot(tensor)`` gives Graphviz DOT text, no Graphviz needed.
+"""Pictures: ``to_dot(tensor)`` gives the graph as Graphviz DOT text (no Graphviz needed), and
+``save_loss_curve`` draws a loss curve (with matplotlib, the ``plot`` extra).
 
 One box per operation (its name and output shape) and one ellipse per leaf tensor (its shape,
 and whether it requires grad); constants that are not tensors (Python numbers, arrays) get a
@@ -7,10 +8,14 @@ small note. Render with ``dot -Tpng graph.dot -o graph.png`` where Graphviz is i
 
 from __future__ import annotations
 
+import os
+from typing import Any, Sequence
+
 from .errors import shape_of
+from .io import atomic_write
 from .tensor import Tensor
 
-__all__ = ["to_dot"]
+__all__ = ["to_dot", "save_loss_curve", "require_matplotlib"]
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -66,3 +71,48 @@ def _attributes(item: object) -> str:
             return f'label="leaf {_shape_text(item.shape)}\\nrequires_grad", shape=ellipse, style=filled, fillcolor=lightblue'
         return f'label="leaf {_shape_text(item.shape)}", shape=ellipse'
     return f'label="constant {_shape_text(shape_of(item))}", shape=note'
+
+
+def require_matplotlib() -> Any:
+    """matplotlib's ``Figure`` class, or an ImportError that says how to install it.
+
+    >>> import microgradnn as mg
+    >>> try:
+    ...     figure_class = mg.viz.require_matplotlib()
+    ... except ImportError:
+    ...     figure_class = None  # not installed: the error says how to install it
+    >>> figure_class is None or figure_class.__name__ == "Figure"
+    True
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install 'microgradnn[plot]'") from None
+    return Figure
+
+
+def save_loss_curve(losses: Sequence[float], path: str | os.PathLike[str], title: str = "training loss", xlabel: str = "step") -> None:
+    """Save a PNG of ``losses`` against steps (log scale when all are positive), atomically.
+
+    Needs matplotlib (the ``plot`` extra); it draws on its own figure, so it never changes
+    the pyplot backend or figures of the caller.
+
+    >>> import os, tempfile, microgradnn as mg
+    >>> path = os.path.join(tempfile.mkdtemp(), "loss.png")
+    >>> try:
+    ...     mg.viz.save_loss_curve([1.0, 0.5, 0.25], path)
+    ...     ok = open(path, "rb").read(4) == b"\\x89PNG"
+    ... except ImportError:
+    ...     ok = True  # matplotlib is not installed here
+    >>> ok
+    True
+    """
+    figure = require_matplotlib()(figsize=(6, 4))
+    axes = figure.subplots()
+    axes.plot(range(1, len(losses) + 1), list(losses))
+    axes.set(xlabel=xlabel, ylabel="loss", title=title)
+    if len(losses) and min(losses) > 0:
+        axes.set_yscale("log")
+    figure.tight_layout()
+    with atomic_write(path) as f:
+        figure.savefig(f, format="png", dpi=100)

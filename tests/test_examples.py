@@ -76,4 +76,4 @@ def test_training_examples_save_a_loss_curve_when_matplotlib_is_there(tmp_path):
     if have_matplotlib:
         assert (tmp_path / "seed_two_layer_loss.png").read_bytes()[:4] == b"\x89PNG"
     else:
-        assert 'pip install "microgradnn[plot]"' in out
+        assert "pip install 'microgradnn[plot]'" in out
