@@ -23,7 +23,7 @@ import statistics
 import time
 import tracemalloc
 from contextlib import nullcontext
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -84,6 +84,59 @@ def neuron_floor(steps: int) -> np.ndarray:
         grad = np.array(x.T @ g_z, dtype=w.dtype)
         w -= 1.0 * grad
     return w
+
+
+class _Node:
+    """A value in the minimal closure engine below: data, grad, parents, backward closure."""
+
+    __slots__ = ("data", "grad", "parents", "backward")
+
+    def __init__(self, data: Any, parents: tuple = (), backward: Any = None) -> None:
+        self.data, self.grad, self.parents, self.backward = data, None, parents, backward
+
+
+def neuron_minimal_engine(steps: int) -> np.ndarray:
+    """A reference, not the library: the least an eager engine must do per op in Python
+    (micrograd's closures, an iterative topological sort), with no broadcasting, dtype,
+    version or error handling. How close any per-op Python engine can get."""
+    (w0,) = start_weights((3, 1))
+    w, x, y = _Node(w0), _Node(NEURON_X), Y
+
+    def op(data: Any, parents: tuple, backward: Any) -> _Node:
+        return _Node(data, parents, backward)
+
+    def run_backward(root: _Node) -> None:
+        order, seen, stack = [], set(), [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+            elif id(node) not in seen:
+                seen.add(id(node))
+                stack.append((node, True))
+                stack.extend((p, False) for p in node.parents)
+        root.grad = np.float64(1.0)
+        for node in reversed(order):
+            if node.backward is not None:
+                node.backward(node.grad)
+
+    for _ in range(steps):
+        z = op(x.data @ w.data, (x, w), None)
+        z.backward = lambda g, z=z: setattr(w, "grad", x.data.T @ g)
+        s = 1 / (1 + np.exp(-z.data))
+        out = op(s, (z,), None)
+        out.backward = lambda g, s=s, z=z: setattr(z, "grad", g * s * (1 - s))
+        diff = op(y - out.data, (out,), None)
+        diff.backward = lambda g, out=out: setattr(out, "grad", -g)
+        sq = op(diff.data * diff.data, (diff,), None)
+        sq.backward = lambda g, diff=diff: setattr(diff, "grad", g * (diff.data + diff.data))
+        total = op(sq.data.sum(), (sq,), None)
+        total.backward = lambda g, sq=sq: setattr(sq, "grad", np.full(sq.data.shape, g))
+        loss = op(0.5 * total.data, (total,), lambda g, total=total: setattr(total, "grad", g * 0.5))
+        w.grad = None
+        run_backward(loss)
+        w.data -= 1.0 * w.grad
+    return w.data
 
 
 def neuron_microgradnn(steps: int) -> np.ndarray:
@@ -411,12 +464,14 @@ def main() -> None:
     with limits:
         if args.only in (None, "tutorials"):
             for title, fns in (
-                (f"tutorial 1: 3→1 neuron, {steps:,} steps", (neuron_numpy, neuron_floor, neuron_microgradnn, neuron_torch)),
-                (f"tutorial 2: 3→4→1 network, {steps:,} steps", (two_layer_numpy, two_layer_floor, two_layer_microgradnn, two_layer_torch)),
+                (f"tutorial 1: 3→1 neuron, {steps:,} steps", (neuron_numpy, neuron_floor, neuron_minimal_engine, neuron_microgradnn, neuron_torch)),
+                (f"tutorial 2: 3→4→1 network, {steps:,} steps", (two_layer_numpy, two_layer_floor, None, two_layer_microgradnn, two_layer_torch)),
             ):
-                numpy_fn, floor_fn, mg_fn, torch_fn = fns
-                runs = {"hand-written NumPy": lambda f=numpy_fn: f(steps), "floor: the framework's NumPy calls": lambda f=floor_fn: f(steps),
-                        "microgradnn": lambda f=mg_fn: f(steps)}
+                numpy_fn, floor_fn, minimal_fn, mg_fn, torch_fn = fns
+                runs = {"hand-written NumPy": lambda f=numpy_fn: f(steps), "floor: the framework's NumPy calls": lambda f=floor_fn: f(steps)}
+                if minimal_fn is not None:
+                    runs["reference: a minimal closure engine, no checks"] = lambda f=minimal_fn: f(steps)
+                runs["microgradnn"] = lambda f=mg_fn: f(steps)
                 rows += table(title, with_torch(runs, lambda f=torch_fn: (lambda: f(steps))), rounds, steps, "step")
         if args.only in (None, "mlp"):
             for dtype in (np.float32, np.float64):
