@@ -318,3 +318,11 @@ def test_leaf_grads_never_alias_each_other_the_seed_or_a_custom_ops_arrays():
     (e * 1).sum().backward()
     e.grad[0] = 0.0
     assert hooked[0] == 2.0
+
+
+def test_every_built_in_op_is_differentiable_twice():
+    from microgradnn.cli import _builtin_checks
+
+    for name, fn, inputs in _builtin_checks(np.random.default_rng(0)):
+        report = mg.gradgradcheck(fn, inputs, raise_exception=False, atol=1e-5, rtol=1e-4)
+        assert report.passed, f"{name}:\n{report}"
