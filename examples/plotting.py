@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from microgradnn.viz import save_loss_curve as _save
 
 
-def save_loss_curve(losses: Sequence[float], path: str, title: str, xlabel: str = "step") -> None:
+def save_loss_curve(
+    losses: Sequence[float] | Mapping[str, Sequence[float]], path: str, title: str, xlabel: str = "step"
+) -> None:
     """Save the curve and say where, or say how to get matplotlib."""
     try:
         _save(losses, path, title=title, xlabel=xlabel)

@@ -8,6 +8,7 @@ import numpy as np
 
 import microgradnn as mg
 from microgradnn import nn, optim
+from plotting import save_loss_curve
 
 INPUTS = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
 TARGETS = np.array([[0.0, 1.0, 1.0, 0.0]]).T
@@ -21,27 +22,33 @@ OPTIMIZERS = {
 }
 
 
-def final_loss(activation, make_optimizer, steps: int = 1000, seed: int = 0) -> float:
-    """Train once and return the last loss."""
+def train(activation, make_optimizer, steps: int = 1000, seed: int = 0) -> list[float]:
+    """Train once and return the loss at each step."""
     model = nn.MLP(3, 8, 1, activation=activation, output_activation=nn.Sigmoid, rng=np.random.default_rng(seed))
     optimizer = make_optimizer(model.parameters())  # <- the one line that picks the optimizer
     loss_fn = nn.MSELoss()
     x, y = mg.Tensor(INPUTS), mg.Tensor(TARGETS)
+    losses = []
     for _ in range(steps):
         loss = loss_fn(model(x), y)
+        losses.append(loss.item())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return loss.item()
+    return losses
 
 
 def main() -> None:
     header = "| activation | " + " | ".join(OPTIMIZERS) + " |"
     print(header)
     print("|---" * (len(OPTIMIZERS) + 1) + "|")
+    curves = {}
     for act_name, activation in ACTIVATIONS.items():
-        row = [f"{final_loss(activation, make):.2e}" for make in OPTIMIZERS.values()]
+        for opt_name, make in OPTIMIZERS.items():
+            curves[f"{act_name}, {opt_name}"] = train(activation, make)
+        row = [f"{curves[f'{act_name}, {opt_name}'][-1]:.2e}" for opt_name in OPTIMIZERS]
         print(f"| {act_name} | " + " | ".join(row) + " |")
+    save_loss_curve(curves, "swap_loss.png", "every activation with every optimizer")
 
 
 if __name__ == "__main__":

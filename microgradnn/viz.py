@@ -9,7 +9,7 @@ small note. Render with ``dot -Tpng graph.dot -o graph.png`` where Graphviz is i
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .errors import shape_of
 from .io import atomic_write
@@ -91,28 +91,36 @@ def require_matplotlib() -> Any:
     return Figure
 
 
-def save_loss_curve(losses: Sequence[float], path: str | os.PathLike[str], title: str = "training loss", xlabel: str = "step") -> None:
-    """Save a PNG of ``losses`` against steps (log scale when all are positive), atomically.
+def save_loss_curve(
+    losses: Sequence[float] | Mapping[str, Sequence[float]], path: str | os.PathLike[str],
+    title: str = "training loss", xlabel: str = "step",
+) -> None:
+    """Save a PNG of losses against steps (log scale when all are positive), atomically.
 
-    Needs matplotlib (the ``plot`` extra); it draws on its own figure, so it never changes
-    the pyplot backend or figures of the caller.
+    ``losses`` is one sequence, or a mapping of names to sequences for several curves with a
+    legend. Needs matplotlib (the ``plot`` extra); it draws on its own figure, so it never
+    changes the pyplot backend or figures of the caller.
 
     >>> import os, tempfile, microgradnn as mg
     >>> path = os.path.join(tempfile.mkdtemp(), "loss.png")
     >>> try:
-    ...     mg.viz.save_loss_curve([1.0, 0.5, 0.25], path)
+    ...     mg.viz.save_loss_curve({"sgd": [1.0, 0.5], "adam": [1.0, 0.2]}, path)
     ...     ok = open(path, "rb").read(4) == b"\\x89PNG"
     ... except ImportError:
     ...     ok = True  # matplotlib is not installed here
     >>> ok
     True
     """
+    curves = dict(losses) if isinstance(losses, Mapping) else {"": losses}
     figure = require_matplotlib()(figsize=(6, 4))
     axes = figure.subplots()
-    axes.plot(range(1, len(losses) + 1), list(losses))
+    for name, values in curves.items():
+        axes.plot(range(1, len(values) + 1), list(values), label=name or None)
     axes.set(xlabel=xlabel, ylabel="loss", title=title)
-    if len(losses) and min(losses) > 0:
+    if all(len(v) and min(v) > 0 for v in curves.values()):
         axes.set_yscale("log")
+    if len(curves) > 1:
+        axes.legend(fontsize="small")
     figure.tight_layout()
     with atomic_write(path) as f:
         figure.savefig(f, format="png", dpi=100)
