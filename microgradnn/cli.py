@@ -288,18 +288,21 @@ def run_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--predict has {len(args.predict)} values; the model takes {len(problem.features)} ({', '.join(problem.features)})")
     rng = np.random.default_rng(args.seed)
 
-    X = problem.X
+    if args.val_split:
+        X_train, X_val, y_train, y_val = train_test_split(problem.X, targets, args.val_split, rng)
+        if len(X_val) == 0 or len(X_train) == 0:
+            side = "validation" if len(X_val) == 0 else "training"
+            raise UsageError(f"--val-split {args.val_split} leaves no rows for {side} out of {len(problem.X)}")
+    else:
+        X_train, y_train, X_val, y_val = problem.X, targets, None, None
+    # Standardise with the training rows' statistics only, so validation stays unseen.
     mean = std = None
     if not problem.embedded and not args.no_standardize:
-        mean, std = X.mean(axis=0), X.std(axis=0)
+        mean, std = X_train.mean(axis=0), X_train.std(axis=0)
         std = np.where(std > 0, std, 1.0)  # a constant column stays as it is
-        X = (X - mean) / std
-    if args.val_split:
-        X_train, X_val, y_train, y_val = train_test_split(X, targets, args.val_split, rng)
-        if len(X_val) == 0 or len(X_train) == 0:
-            raise UsageError(f"--val-split {args.val_split} leaves no rows for {'validation' if len(X_val) == 0 else 'training'} out of {len(X)}")
-    else:
-        X_train, y_train, X_val, y_val = X, targets, None, None
+        X_train = (X_train - mean) / std
+        X_val = None if X_val is None else (X_val - mean) / std
+    X = problem.X if mean is None else (problem.X - mean) / std
 
     outputs = len(problem.classes) if args.loss == "ce" else 1
     output_activation = nn.Sigmoid if (args.loss == "mse" and problem.embedded) else None
@@ -317,19 +320,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     losses = _train_loop(model, loss_fn, optimizer, X_train, y_train, args, rng)
 
-    final = losses[-1]
     print(f"{'dataset ' + (args.dataset or 'trask') if problem.embedded else args.data}: {len(X)} rows, "
           f"model {' -> '.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr:g}, {args.epochs} epochs")
     _print_table(problem, problem.X, problem.y, _predictions(model, args.loss, X, problem.classes))
-    print(f"final loss ({args.loss}): {final:.6g}")
+    print(f"final loss ({args.loss}): {losses[-1]:.6g}")
     if X_val is not None:
-        with no_grad():
-            val_loss = loss_fn(model(Tensor(X_val)), Tensor(y_val) if args.loss != "ce" else y_val).item()
-        line = f"validation loss: {val_loss:.6g} on {len(X_val)} rows"
-        if args.loss == "ce":
-            accuracy = np.mean(_predictions(model, "ce", X_val, problem.classes) == np.array(problem.classes)[y_val])
-            line += f", accuracy {accuracy:.1%}"
-        print(line)
+        _print_validation(model, loss_fn, args.loss, X_val, y_val, problem.classes)
     if args.predict is not None:
         x = np.array(args.predict, dtype=float)[None, :]
         if mean is not None:
@@ -352,6 +348,17 @@ def run_train(args: argparse.Namespace) -> int:
         save_loss_curve(losses, args.plot, xlabel="epoch")
         print(f"saved the loss curve to {args.plot}")
     return 0
+
+
+def _print_validation(model: nn.Module, loss_fn: nn.Module, loss: str, X: np.ndarray, y: np.ndarray,
+                      classes: list[float] | None) -> None:
+    with no_grad():
+        value = loss_fn(model(Tensor(X)), Tensor(y) if loss != "ce" else y).item()
+    line = f"validation loss: {value:.6g} on {len(X)} rows"
+    if loss == "ce":
+        accuracy = np.mean(_predictions(model, "ce", X, classes) == np.array(classes)[y])
+        line += f", accuracy {accuracy:.1%}"
+    print(line)
 
 
 def _train_loop(model: nn.Module, loss_fn: nn.Module, optimizer: optim.Optimizer, X: np.ndarray, y: np.ndarray,
