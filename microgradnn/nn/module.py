@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -179,6 +179,34 @@ class Module:
         """Set every parameter's ``.grad`` to None (PyTorch 2's default)."""
         for param in self.parameters():
             param.grad = None
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every submodule, then on this module (as PyTorch: for initialising).
+
+        >>> import microgradnn as mg
+        >>> def init(m):
+        ...     if isinstance(m, mg.nn.Dense):
+        ...         mg.nn.init.zeros_(m.weight)
+        >>> model = mg.nn.MLP(3, 4, 1).apply(init)
+        >>> float(abs(model[0].weight.data).sum())
+        0.0
+        """
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Turn gradients of every parameter on or off (``False`` freezes the module).
+
+        >>> import microgradnn as mg
+        >>> layer = mg.nn.Dense(2, 2).requires_grad_(False)
+        >>> [p.requires_grad for p in layer.parameters()]
+        [False, False]
+        """
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
 
     # -------------------------------------------------------------- precision
     def to(self, dtype: DTypeLike) -> Module:

@@ -73,8 +73,6 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
             if p.grad_fn is not None:
                 raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor (shape {p.shape}); optimize the leaves it was computed from")
-            if not p.requires_grad:
-                raise ValueError(f"{type(self).__name__}: a parameter of shape {p.shape} does not require grad")
             if id(p) in seen:
                 raise ValueError(f"{type(self).__name__}: a parameter (shape {p.shape}) appears in more than one group")
             seen.add(id(p))
