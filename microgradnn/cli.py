@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-split", type=_fraction, default=0.0, metavar="FRACTION", help="hold out this fraction of rows for validation")
     train.add_argument("--save", metavar="MODEL.npz", help="save the trained model (architecture, feature names, scaling, weights)")
     train.add_argument("--predict", type=_numbers, metavar="X1,X2,...", help="print the prediction for one input")
-    train.add_argument("--gradcheck", action="store_true", help="check the model's gradients before training and print the report")
+    train.add_argument("--gradcheck", action="store_true", help="check the model's gradients before training and print the report (random projections above 1,000 weights)")
     train.add_argument("--plot", metavar="loss.png", help="save the loss curve (needs the plot extra: pip install 'microgradnn[plot]')")
     train.add_argument("--graph", metavar="graph.dot", help="save the computation graph of one forward pass and loss, as Graphviz DOT")
     train.set_defaults(run=run_train)
@@ -314,7 +314,9 @@ def run_train(args: argparse.Namespace) -> int:
     y_train_t = Tensor(y_train) if args.loss != "ce" else y_train
 
     if args.gradcheck:
-        print(gradcheck_module(model, loss_fn, Tensor(X_train), y_train_t, raise_exception=False))
+        # A full check costs two loss evaluations per weight: large models get random projections.
+        fast = sum(p.size for p in model.parameters()) > 1_000
+        print(gradcheck_module(model, loss_fn, Tensor(X_train), y_train_t, raise_exception=False, fast_mode=fast))
     if args.graph:
         graph = to_dot(loss_fn(model(Tensor(X_train)), y_train_t))
 
