@@ -490,11 +490,9 @@ def _recorded_backward(node: Function, output: Tensor, grad_output: Tensor) -> A
         node.saved_tensors = kept
 
 
-def _check_grads(node: Function, grads: Any) -> tuple[Any, ...]:
-    """Accept a lone gradient for a one-input op; refuse a wrong count, and (for custom
-    Functions) anything that is not an array of the input's exact shape."""
-    if not isinstance(grads, tuple):
-        grads = (grads,)
+def _check_grads(node: Function, grads: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Refuse a wrong number of gradients, and (for custom Functions) anything that is not an
+    array of the input's exact shape."""
     if len(grads) != len(node.inputs):
         raise RuntimeError(
             f"{node.name}.backward returned {len(grads)} gradient(s) for {len(node.inputs)} input(s)"

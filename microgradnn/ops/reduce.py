@@ -85,9 +85,7 @@ class Sum(_Reduction):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        if ctx.kept is not None and not ctx.keepdims:
-            g = g.reshape(ctx.kept)
-        return backmath.broadcast_to(g, ctx.in_shape)
+        return backmath.broadcast_to(_Reduction.to_kept(ctx, g), ctx.in_shape)
 
 
 class Mean(_Reduction):
