@@ -17,13 +17,15 @@ This measures; it asserts nothing. Timed assertions do not belong in tests on sh
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import statistics
 import time
 import tracemalloc
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -296,7 +298,8 @@ def mlp_torch(dtype: type) -> Callable[[int], None]:
     x, y = mlp_data(dtype)
     torch.manual_seed(1)
     model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10)).to(
-        torch.float32 if dtype == np.float32 else torch.float64)
+        torch.float32 if dtype == np.float32 else torch.float64
+    )
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = torch.nn.CrossEntropyLoss()
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
@@ -439,7 +442,15 @@ def table(title: str, runs: dict[str, Callable[[], object]], rounds: int, per: i
     ]
 
 
-def with_torch(runs: dict[str, Callable[[], object]], torch_run: Callable[[], Callable[[], object]]) -> dict[str, Callable[[], object]]:
+def steps_of(build: Callable[..., Callable[[int], object]], steps: int, *args: object) -> Callable[[], object]:
+    """Build a model once (outside the timing) and return a call that runs ``steps`` steps of it."""
+    run = build(*args)
+    return lambda: run(steps)
+
+
+def with_torch(
+    runs: dict[str, Callable[[], object]], torch_run: Callable[[], Callable[[], object]]
+) -> dict[str, Callable[[], object]]:
     if torch is not None:
         runs["PyTorch (CPU)"] = torch_run()
     return runs
@@ -464,43 +475,64 @@ def main() -> None:
     with limits:
         if args.only in (None, "tutorials"):
             for title, fns in (
-                (f"tutorial 1: 3→1 neuron, {steps:,} steps", (neuron_numpy, neuron_floor, neuron_minimal_engine, neuron_microgradnn, neuron_torch)),
-                (f"tutorial 2: 3→4→1 network, {steps:,} steps", (two_layer_numpy, two_layer_floor, None, two_layer_microgradnn, two_layer_torch)),
+                (
+                    f"tutorial 1: 3→1 neuron, {steps:,} steps",
+                    (neuron_numpy, neuron_floor, neuron_minimal_engine, neuron_microgradnn, neuron_torch),
+                ),
+                (
+                    f"tutorial 2: 3→4→1 network, {steps:,} steps",
+                    (two_layer_numpy, two_layer_floor, None, two_layer_microgradnn, two_layer_torch),
+                ),
             ):
                 numpy_fn, floor_fn, minimal_fn, mg_fn, torch_fn = fns
-                runs = {"hand-written NumPy": lambda f=numpy_fn: f(steps), "floor: the framework's NumPy calls": lambda f=floor_fn: f(steps)}
+                runs = {
+                    "hand-written NumPy": lambda f=numpy_fn: f(steps),
+                    "floor: the framework's NumPy calls": lambda f=floor_fn: f(steps),
+                }
                 if minimal_fn is not None:
                     runs["reference: a minimal closure engine, no checks"] = lambda f=minimal_fn: f(steps)
                 runs["microgradnn"] = lambda f=mg_fn: f(steps)
-                rows += table(title, with_torch(runs, lambda f=torch_fn: (lambda: f(steps))), rounds, steps, "step")
+                rows += table(title, with_torch(runs, lambda f=torch_fn: lambda: f(steps)), rounds, steps, "step")
         if args.only in (None, "mlp"):
             for dtype in (np.float32, np.float64):
                 name = np.dtype(dtype).name
                 # Build each model once, outside the timing.
                 built = {"hand-written NumPy": mlp_numpy(dtype), "microgradnn": mlp_microgradnn(dtype)}
                 runs = {k: (lambda r=r: r(mlp_steps)) for k, r in built.items()}
-                runs = with_torch(runs, lambda d=dtype: (lambda r=mlp_torch(d): r(mlp_steps)))
-                rows += table(f"MLP 784→256→10, ReLU, cross-entropy, batch 128, SGD, {name}", runs, mlp_rounds, mlp_steps, "step")
+                runs = with_torch(runs, functools.partial(steps_of, mlp_torch, mlp_steps, dtype))
+                rows += table(
+                    f"MLP 784→256→10, ReLU, cross-entropy, batch 128, SGD, {name}", runs, mlp_rounds, mlp_steps, "step"
+                )
         if args.only in (None, "small"):
             built = {"NumPy, hand-written backward": small_numpy(), "microgradnn": small_microgradnn()}
             runs = {k: (lambda r=r: r(small_steps)) for k, r in built.items()}
-            runs = with_torch(runs, lambda: (lambda r=small_torch(): r(small_steps)))
+            runs = with_torch(runs, functools.partial(steps_of, small_torch, small_steps))
             rows += table("(a * b + c).sum(), forward and backward, 4×4", runs, rounds, small_steps, "call")
         if args.only in (None, "chain"):
             runs = with_torch({"hand-written tape": chain_tape, "microgradnn": chain_microgradnn}, lambda: chain_torch)
             rows += table(f"a chain of {CHAIN:,} products, forward and backward", runs, 3, CHAIN, "op")
             for name, fn in (("hand-written tape", chain_tape), ("microgradnn", chain_microgradnn)):
                 peak = peak_bytes(fn)
-                notes.append(f"- chain of {CHAIN:,} ops, peak memory ({name}): {peak / 1e6:.1f} MB, {peak / CHAIN:.0f} bytes per op")
+                notes.append(
+                    f"- chain of {CHAIN:,} ops, peak memory ({name}): "
+                    f"{peak / 1e6:.1f} MB, {peak / CHAIN:.0f} bytes per op"
+                )
         if args.only in (None, "memory"):
             early, late = training_memory()
-            notes.append(f"- MLP training loop: memory held after 1,000 steps {early / 1e3:.1f} kB, after 10,000 steps {late / 1e3:.1f} kB")
+            notes.append(
+                "- MLP training loop: memory held after 1,000 steps "
+                f"{early / 1e3:.1f} kB, after 10,000 steps {late / 1e3:.1f} kB"
+            )
 
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-          f"NumPy {np.__version__}, microgradnn {mg.__version__}"
-          + (f", PyTorch {torch.__version__}" if torch is not None else ", PyTorch not installed"))
-    print(f"BLAS threads: {'1 (threadpoolctl)' if threadpool_limits else 'not pinned (threadpoolctl not installed)'}; "
-          "medians of interleaved rounds; ratios against the first row of each benchmark\n")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, microgradnn {mg.__version__}"
+        + (f", PyTorch {torch.__version__}" if torch is not None else ", PyTorch not installed")
+    )
+    print(
+        f"BLAS threads: {'1 (threadpoolctl)' if threadpool_limits else 'not pinned (threadpoolctl not installed)'}; "
+        "medians of interleaved rounds; ratios against the first row of each benchmark\n"
+    )
     print("| benchmark | implementation | time per run | per unit | ratio |")
     print("|---|---|---|---|---|")
     print("\n".join(rows))

@@ -12,11 +12,11 @@ import sys
 import time
 
 import numpy as np
+from plotting import save_loss_curve
 
 import microgradnn as mg
 from microgradnn import nn, optim
 from microgradnn.data import DataLoader, TensorDataset, train_test_split
-from plotting import save_loss_curve
 
 try:
     from sklearn.datasets import load_digits

@@ -6,10 +6,10 @@ Run: ``python examples/regression.py`` (saves a plot of the fit when matplotlib 
 from __future__ import annotations
 
 import numpy as np
+from plotting import save_loss_curve
 
 import microgradnn as mg
 from microgradnn import nn, optim
-from plotting import save_loss_curve
 
 
 def make_data(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +44,7 @@ def main() -> None:
     print(f"final training loss: {losses[-1]:.4f} (the noise alone gives about 0.01)")
     save_loss_curve(losses, "regression_loss.png", "noisy sine: training loss")
     print("     x   sin(x)   model")
-    for x, f in zip(grid[:, 0], fitted[:, 0]):
+    for x, f in zip(grid[:, 0], fitted[:, 0], strict=True):
         print(f"{x:6.2f}  {np.sin(x):7.3f}  {f:6.3f}")
     try:
         import matplotlib

@@ -6,9 +6,9 @@ weights come out equal to the tutorial's. Run: ``python examples/seed_neuron.py`
 """
 
 import numpy as np
+from plotting import save_loss_curve
 
 import microgradnn as mg
-from plotting import save_loss_curve
 
 INPUTS = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]])
 TARGETS = np.array([[0, 1, 1, 0]]).T

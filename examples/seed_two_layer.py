@@ -7,10 +7,10 @@ Run: ``python examples/seed_two_layer.py``.
 """
 
 import numpy as np
+from plotting import save_loss_curve
 
 import microgradnn as mg
 from microgradnn import nn, optim
-from plotting import save_loss_curve
 
 INPUTS = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
 TARGETS = np.array([[0, 1, 1, 0]]).T

@@ -5,10 +5,10 @@ optimizer; prints the final loss of each as a small table. Run: ``python example
 """
 
 import numpy as np
+from plotting import save_loss_curve
 
 import microgradnn as mg
 from microgradnn import nn, optim
-from plotting import save_loss_curve
 
 INPUTS = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
 TARGETS = np.array([[0.0, 1.0, 1.0, 0.0]]).T

@@ -16,34 +16,136 @@ from .tensor import Tensor, as_tensor  # isort: skip
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import Function, backward, enable_grad, grad, is_grad_enabled, no_grad, sum_to
 from .creation import (
-    arange, default_generator, full, manual_seed, ones, ones_like, rand, randn, zeros, zeros_like,
+    arange,
+    default_generator,
+    full,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
 )
 from .errors import ShapeError
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module, gradgradcheck
+
+# Names that shadow builtins: mg.abs, mg.max... but left out of `import *` (redundant aliases
+# mark them as re-exported).
+from .ops.elementwise import abs as abs
 from .ops.elementwise import (
-    abs, add, astype, clip, div, exp, leaky_relu, log, maximum, minimum, mul, neg, pow, relu, sigmoid,
+    add,
+    astype,
+    clip,
+    div,
+    exp,
+    leaky_relu,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    relu,
+    sigmoid,
     sqrt,
-    sub, tanh, where,
+    sub,
+    tanh,
+    where,
 )
+from .ops.elementwise import pow as pow
 from .ops.linalg import matmul
-from .ops.reduce import argmax, argmin, logsumexp, max, mean, min, sum, var
+from .ops.reduce import argmax, argmin, logsumexp, mean, var
+from .ops.reduce import max as max
+from .ops.reduce import min as min
+from .ops.reduce import sum as sum
 from .ops.shape import (
-    broadcast_to, concatenate, expand_dims, flatten, reshape, squeeze, stack, swapaxes, transpose,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flatten,
+    reshape,
+    squeeze,
+    stack,
+    swapaxes,
+    transpose,
 )
 from .ops.softmax import log_softmax, softmax
 
-from . import data, nn, optim, viz  # noqa: E402  (after the core: they build on it)
-from .io import CheckpointError, load, save  # noqa: E402
+# isort: off
+# After the core, which they build on.
+from . import data, nn, optim, viz
+from .io import CheckpointError, load, save
+# isort: on
 
 __version__ = "0.1.0"
 
 # Names that shadow builtins (abs, max, min, pow, sum) stay out of `import *`.
 __all__ = [
-    "nn", "optim", "data", "viz", "save", "load", "CheckpointError", "Tensor", "as_tensor", "Function", "detect_anomaly", "AnomalyError", "ShapeError", "backward", "grad", "no_grad", "enable_grad",
-    "is_grad_enabled", "sum_to", "gradcheck", "gradgradcheck", "gradcheck_module", "GradcheckError", "manual_seed", "default_generator", "zeros", "ones", "full",
-    "rand", "randn", "arange", "zeros_like", "ones_like", "add", "sub", "mul", "div", "neg", "exp",
-    "log", "sqrt", "tanh", "sigmoid", "relu", "leaky_relu", "clip", "maximum", "minimum", "where", "astype",
-    "matmul", "mean", "var", "logsumexp", "argmax", "argmin", "reshape", "transpose", "swapaxes",
-    "squeeze", "expand_dims", "flatten", "broadcast_to", "concatenate", "stack", "softmax",
+    "nn",
+    "optim",
+    "data",
+    "viz",
+    "save",
+    "load",
+    "CheckpointError",
+    "Tensor",
+    "as_tensor",
+    "Function",
+    "detect_anomaly",
+    "AnomalyError",
+    "ShapeError",
+    "backward",
+    "grad",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "sum_to",
+    "gradcheck",
+    "gradgradcheck",
+    "gradcheck_module",
+    "GradcheckError",
+    "manual_seed",
+    "default_generator",
+    "zeros",
+    "ones",
+    "full",
+    "rand",
+    "randn",
+    "arange",
+    "zeros_like",
+    "ones_like",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "clip",
+    "maximum",
+    "minimum",
+    "where",
+    "astype",
+    "matmul",
+    "mean",
+    "var",
+    "logsumexp",
+    "argmax",
+    "argmin",
+    "reshape",
+    "transpose",
+    "swapaxes",
+    "squeeze",
+    "expand_dims",
+    "flatten",
+    "broadcast_to",
+    "concatenate",
+    "stack",
+    "softmax",
     "log_softmax",
 ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import linecache
 import os
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -99,7 +100,7 @@ def check_result(name: str, ctx: Any, result: np.ndarray, args: Sequence[Any]) -
 
 def check_gradients(node: Any, grads: Sequence[Any]) -> None:
     """Refuse a NaN or inf gradient from a node's backward."""
-    for position, (inp, g) in enumerate(zip(node.inputs, grads)):
+    for position, (inp, g) in enumerate(zip(node.inputs, grads, strict=True)):
         bad = None if g is None else _bad_values(g)
         if bad is not None:
             site = node.__dict__.get("anomaly_site", "a place not recorded (it was made outside detect_anomaly)")

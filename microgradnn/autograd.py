@@ -22,7 +22,8 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -326,7 +327,7 @@ def sum_to(grad: Any, shape: tuple[int, ...], op: str = "backward") -> Any:
     if gshape == shape:
         return grad
     lead = len(gshape) - len(shape)
-    if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, gshape[lead:])):
+    if lead < 0 or any(s != 1 and s != g for s, g in zip(shape, gshape[lead:], strict=True)):
         raise ShapeError(f"{op}: gradient of shape {shape_of(grad)} does not fit an input of shape {tuple(shape)}")
     axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
     if axes:
@@ -396,7 +397,7 @@ def _run(
     # hashes by identity, so Tensor.__eq__ (elementwise) is never called here.
     pending: dict[Tensor, Any] = {}
     ready: list[tuple[int, Tensor]] = []
-    for root, seed in zip(roots, seeds):
+    for root, seed in zip(roots, seeds, strict=True):
         if root in pending:
             pending[root] = pending[root] + seed
             continue
@@ -435,7 +436,7 @@ def _run(
             grads = _check_grads(node, grads)
         if anomaly.enabled:
             anomaly.check_gradients(node, grads)
-        for inp, needed, g in zip(inputs, node.needs_input_grad, grads):
+        for inp, needed, g in zip(inputs, node.needs_input_grad, grads, strict=True):
             if not needed or g is None:
                 continue
             data = inp._data
@@ -494,13 +495,11 @@ def _check_grads(node: Function, grads: tuple[Any, ...]) -> tuple[Any, ...]:
     """Refuse a wrong number of gradients, and (for custom Functions) anything that is not an
     array of the input's exact shape."""
     if len(grads) != len(node.inputs):
-        raise RuntimeError(
-            f"{node.name}.backward returned {len(grads)} gradient(s) for {len(node.inputs)} input(s)"
-        )
+        raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradient(s) for {len(node.inputs)} input(s)")
     if node.differentiable_twice:
         return grads
     checked = []
-    for position, (inp, needed, g) in enumerate(zip(node.inputs, node.needs_input_grad, grads)):
+    for position, (inp, needed, g) in enumerate(zip(node.inputs, node.needs_input_grad, grads, strict=True)):
         if g is not None and needed:
             g = np.array(g)  # a copy: a custom backward may hand back an array it keeps
             if g.shape != inp.shape:
@@ -604,7 +603,7 @@ def grad(
     # A recorded backward needs recording on; a plain one must not record anything.
     _grad_enabled = create_graph
     try:
-        seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs)]
+        seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs, strict=True)]
         leaves, captured = _run(outputs, seeds, retain_graph, create_graph, capture=inputs)
     finally:
         _grad_enabled = previous_mode

@@ -11,8 +11,9 @@ import argparse
 import math
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -109,36 +110,94 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"microgradnn {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train a network (default: Trask's truth table)",
-                                description="Train a network on an embedded truth table or on a CSV file.")
+    train = commands.add_parser(
+        "train",
+        help="train a network (default: Trask's truth table)",
+        description="Train a network on an embedded truth table or on a CSV file.",
+    )
     source = train.add_mutually_exclusive_group()
-    source.add_argument("--dataset", choices=sorted(DATASETS), help="embedded data: trask (default; XOR of the first two inputs) or neuron (target = first input)")
+    source.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        help="embedded data: trask (default; XOR of the first two inputs) or neuron (target = first input)",
+    )
     source.add_argument("--data", metavar="FILE.csv", help="a numeric CSV with a header row")
     train.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (with --data)")
-    train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES", help="hidden layer sizes, e.g. 4,4, or none (default: 4; none for --dataset neuron)")
-    train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid", help="hidden activation (default sigmoid)")
-    train.add_argument("--optimizer", choices=sorted(DEFAULT_LR), default="sgd", help="sgd (default), momentum (SGD with 0.9), adam or rmsprop")
-    train.add_argument("--lr", type=_non_negative_float, help="learning rate (default: sgd 1.0, momentum 0.5, adam 0.01, rmsprop 0.01)")
+    train.add_argument(
+        "--hidden",
+        type=_hidden_sizes,
+        metavar="SIZES",
+        help="hidden layer sizes, e.g. 4,4, or none (default: 4; none for --dataset neuron)",
+    )
+    train.add_argument(
+        "--activation", choices=sorted(ACTIVATIONS), default="sigmoid", help="hidden activation (default sigmoid)"
+    )
+    train.add_argument(
+        "--optimizer",
+        choices=sorted(DEFAULT_LR),
+        default="sgd",
+        help="sgd (default), momentum (SGD with 0.9), adam or rmsprop",
+    )
+    train.add_argument(
+        "--lr", type=_non_negative_float, help="learning rate (default: sgd 1.0, momentum 0.5, adam 0.01, rmsprop 0.01)"
+    )
     train.add_argument("--epochs", type=_positive_int, default=10_000, help="passes over the data (default 10000)")
     train.add_argument("--batch-size", type=_positive_int, help="rows per step (default: all rows)")
-    train.add_argument("--seed", type=int, default=1, help="seed for initial weights, shuffling and the split (default 1)")
-    train.add_argument("--loss", choices=["mse", "bce", "ce"], default="mse", help="mse (default; a sigmoid output on the embedded tables, a linear one on CSV data), bce (binary, on logits) or ce (classes, on logits)")
-    train.add_argument("--no-standardize", action="store_true", help="keep CSV features as they are (default: scale to mean 0, std 1)")
-    train.add_argument("--val-split", type=_fraction, default=0.0, metavar="FRACTION", help="hold out this fraction of rows for validation")
-    train.add_argument("--save", metavar="MODEL.npz", help="save the trained model (architecture, feature names, scaling, weights)")
+    train.add_argument(
+        "--seed", type=int, default=1, help="seed for initial weights, shuffling and the split (default 1)"
+    )
+    train.add_argument(
+        "--loss",
+        choices=["mse", "bce", "ce"],
+        default="mse",
+        help=(
+            "mse (default; a sigmoid output on the embedded tables, a linear one "
+            "on CSV data), bce (binary, on logits) or ce (classes, on logits)"
+        ),
+    )
+    train.add_argument(
+        "--no-standardize", action="store_true", help="keep CSV features as they are (default: scale to mean 0, std 1)"
+    )
+    train.add_argument(
+        "--val-split",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="hold out this fraction of rows for validation",
+    )
+    train.add_argument(
+        "--save", metavar="MODEL.npz", help="save the trained model (architecture, feature names, scaling, weights)"
+    )
     train.add_argument("--predict", type=_numbers, metavar="X1,X2,...", help="print the prediction for one input")
-    train.add_argument("--gradcheck", action="store_true", help="check the model's gradients before training and print the report (random projections above 1,000 weights)")
-    train.add_argument("--plot", metavar="loss.png", help="save the loss curve (needs the plot extra: pip install 'microgradnn[plot]')")
-    train.add_argument("--graph", metavar="graph.dot", help="save the computation graph of one forward pass and loss, as Graphviz DOT")
+    train.add_argument(
+        "--gradcheck",
+        action="store_true",
+        help=(
+            "check the model's gradients before training and print the report (random projections above 1,000 weights)"
+        ),
+    )
+    train.add_argument(
+        "--plot", metavar="loss.png", help="save the loss curve (needs the plot extra: pip install 'microgradnn[plot]')"
+    )
+    train.add_argument(
+        "--graph", metavar="graph.dot", help="save the computation graph of one forward pass and loss, as Graphviz DOT"
+    )
     train.set_defaults(run=run_train)
 
-    predict = commands.add_parser("predict", help="predict with a saved model", description="Print one prediction per CSV row.")
+    predict = commands.add_parser(
+        "predict", help="predict with a saved model", description="Print one prediction per CSV row."
+    )
     predict.add_argument("model", metavar="MODEL.npz", help="a model saved by `microgradnn train --save`")
-    predict.add_argument("--data", metavar="FILE.csv", help="CSV with the training feature columns (default: read stdin)")
+    predict.add_argument(
+        "--data", metavar="FILE.csv", help="CSV with the training feature columns (default: read stdin)"
+    )
     predict.set_defaults(run=run_predict)
 
-    check = commands.add_parser("gradcheck", help="check every built-in op and layer against finite differences",
-                                description="Run gradcheck on every built-in operation and layer and print the errors.")
+    check = commands.add_parser(
+        "gradcheck",
+        help="check every built-in op and layer against finite differences",
+        description="Run gradcheck on every built-in operation and layer and print the errors.",
+    )
     check.add_argument("--seed", type=int, default=0, help="seed for the random inputs (default 0)")
     check.set_defaults(run=run_gradcheck)
     return parser
@@ -208,7 +267,9 @@ def _prepare_targets(problem: Problem, loss: str) -> np.ndarray:
         problem.classes = labels
         return np.searchsorted(np.array(labels), y)
     if loss == "bce" and (y.min() < 0 or y.max() > 1):
-        raise UsageError(f"--loss bce needs targets in [0, 1] in column {problem.target!r}, found {y.min():g} to {y.max():g}")
+        raise UsageError(
+            f"--loss bce needs targets in [0, 1] in column {problem.target!r}, found {y.min():g} to {y.max():g}"
+        )
     return y.reshape(-1, 1)
 
 
@@ -262,11 +323,14 @@ def _format(value: float) -> str:
 
 def _print_table(problem: Problem, X: np.ndarray, y: np.ndarray, predictions: np.ndarray, limit: int = 10) -> None:
     header = problem.features + [f"target ({problem.target})", "prediction"]
-    rows = [[_format(v) for v in x] + [_format(t), _format(p)] for x, t, p in zip(X[:limit], y[:limit], predictions[:limit])]
+    rows = [
+        [_format(v) for v in x] + [_format(t), _format(p)]
+        for x, t, p in zip(X[:limit], y[:limit], predictions[:limit], strict=True)
+    ]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
-        print("  ".join(v.rjust(w) for v, w in zip(row, widths)))
+        print("  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)))
     if len(X) > limit:
         print(f"... ({len(X)} rows, first {limit} shown)")
 
@@ -285,7 +349,10 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         hidden = DEFAULT_HIDDEN[(args.dataset or "trask") if problem.embedded else "csv"]
     if args.predict is not None and len(args.predict) != len(problem.features):
-        raise UsageError(f"--predict has {len(args.predict)} values; the model takes {len(problem.features)} ({', '.join(problem.features)})")
+        raise UsageError(
+            f"--predict has {len(args.predict)} values; the model takes "
+            f"{len(problem.features)} ({', '.join(problem.features)})"
+        )
     rng = np.random.default_rng(args.seed)
 
     if args.val_split:
@@ -322,8 +389,10 @@ def run_train(args: argparse.Namespace) -> int:
 
     losses = _train_loop(model, loss_fn, optimizer, X_train, y_train, args, rng)
 
-    print(f"{'dataset ' + (args.dataset or 'trask') if problem.embedded else args.data}: {len(X)} rows, "
-          f"model {' -> '.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr:g}, {args.epochs} epochs")
+    print(
+        f"{'dataset ' + (args.dataset or 'trask') if problem.embedded else args.data}: {len(X)} rows, "
+        f"model {' -> '.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr:g}, {args.epochs} epochs"
+    )
     _print_table(problem, problem.X, problem.y, _predictions(model, args.loss, X, problem.classes))
     print(f"final loss ({args.loss}): {losses[-1]:.6g}")
     if X_val is not None:
@@ -332,15 +401,28 @@ def run_train(args: argparse.Namespace) -> int:
         x = np.array(args.predict, dtype=float)[None, :]
         if mean is not None:
             x = (x - mean) / std
-        print(f"prediction for [{', '.join(_format(v) for v in args.predict)}]: {_format(_predictions(model, args.loss, x, problem.classes)[0])}")
+        print(
+            f"prediction for [{', '.join(_format(v) for v in args.predict)}]: "
+            f"{_format(_predictions(model, args.loss, x, problem.classes)[0])}"
+        )
 
     if args.save:
-        save({
-            "kind": MODEL_KIND, "version": MODEL_VERSION, "sizes": sizes, "activation": args.activation,
-            "output": "sigmoid" if output_activation else "none", "loss": args.loss, "features": problem.features,
-            "target": problem.target, "classes": problem.classes,
-            "scaling": None if mean is None else {"mean": mean, "std": std}, "state": model.state_dict(),
-        }, args.save)
+        save(
+            {
+                "kind": MODEL_KIND,
+                "version": MODEL_VERSION,
+                "sizes": sizes,
+                "activation": args.activation,
+                "output": "sigmoid" if output_activation else "none",
+                "loss": args.loss,
+                "features": problem.features,
+                "target": problem.target,
+                "classes": problem.classes,
+                "scaling": None if mean is None else {"mean": mean, "std": std},
+                "state": model.state_dict(),
+            },
+            args.save,
+        )
         print(f"saved the model to {args.save}")
     if args.graph:
         with atomic_write(args.graph) as f:
@@ -352,8 +434,9 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_validation(model: nn.Module, loss_fn: nn.Module, loss: str, X: np.ndarray, y: np.ndarray,
-                      classes: list[float] | None) -> None:
+def _print_validation(
+    model: nn.Module, loss_fn: nn.Module, loss: str, X: np.ndarray, y: np.ndarray, classes: list[float] | None
+) -> None:
     with no_grad():
         value = loss_fn(model(Tensor(X)), Tensor(y) if loss != "ce" else y).item()
     line = f"validation loss: {value:.6g} on {len(X)} rows"
@@ -363,8 +446,15 @@ def _print_validation(model: nn.Module, loss_fn: nn.Module, loss: str, X: np.nda
     print(line)
 
 
-def _train_loop(model: nn.Module, loss_fn: nn.Module, optimizer: optim.Optimizer, X: np.ndarray, y: np.ndarray,
-                args: argparse.Namespace, rng: np.random.Generator) -> list[float]:
+def _train_loop(
+    model: nn.Module,
+    loss_fn: nn.Module,
+    optimizer: optim.Optimizer,
+    X: np.ndarray,
+    y: np.ndarray,
+    args: argparse.Namespace,
+    rng: np.random.Generator,
+) -> list[float]:
     from tqdm import tqdm  # the command line's own dependency; the library never imports it
 
     full_batch = args.batch_size is None or args.batch_size >= len(X)
@@ -375,7 +465,9 @@ def _train_loop(model: nn.Module, loss_fn: nn.Module, optimizer: optim.Optimizer
         batches = DataLoader(TensorDataset(X, y), batch_size=args.batch_size, shuffle=True, rng=rng)
     losses: list[float] = []
     report_every = max(1, args.epochs // 200)
-    with tqdm(range(args.epochs), desc="training", unit="epoch", file=sys.stderr, mininterval=0.25, dynamic_ncols=True) as bar:
+    with tqdm(
+        range(args.epochs), desc="training", unit="epoch", file=sys.stderr, mininterval=0.25, dynamic_ncols=True
+    ) as bar:
         for epoch in bar:
             total, rows = 0.0, 0
             for xb, yb in batches:
@@ -401,22 +493,32 @@ def run_predict(args: argparse.Namespace) -> int:
     if not isinstance(saved, dict) or saved.get("kind") != MODEL_KIND:
         raise UsageError(f"{args.model} is a checkpoint but not a model saved by `microgradnn train --save`")
     if saved.get("version") != MODEL_VERSION:
-        raise UsageError(f"{args.model} is model format version {saved.get('version')}; this microgradnn reads {MODEL_VERSION}")
+        raise UsageError(
+            f"{args.model} is model format version {saved.get('version')}; this microgradnn reads {MODEL_VERSION}"
+        )
     if args.data is None and sys.stdin.isatty():
         raise UsageError("give --data FILE.csv, or pipe CSV rows (with a header) on stdin")
     table = read_csv(args.data) if args.data is not None else read_csv(sys.stdin, "<stdin>")
     features, target = saved["features"], saved["target"]
     missing = [c for c in features if c not in table.columns]
     if missing:
-        raise DataError(f"{table.source}: missing feature column(s) {', '.join(map(repr, missing))} (the model takes {', '.join(features)})")
+        raise DataError(
+            f"{table.source}: missing feature column(s) "
+            f"{', '.join(map(repr, missing))} (the model takes {', '.join(features)})"
+        )
     extra = [c for c in table.columns if c not in features and c != target]
     if extra:
-        raise DataError(f"{table.source}: unknown column(s) {', '.join(map(repr, extra))} (the model takes {', '.join(features)})")
+        raise DataError(
+            f"{table.source}: unknown column(s) {', '.join(map(repr, extra))} (the model takes {', '.join(features)})"
+        )
     X = np.stack([table.column(c) for c in features], axis=1)
     if saved["scaling"] is not None:
         X = (X - saved["scaling"]["mean"]) / saved["scaling"]["std"]
-    model = nn.MLP(*saved["sizes"], activation=ACTIVATIONS[saved["activation"]],
-                   output_activation=nn.Sigmoid if saved["output"] == "sigmoid" else None)
+    model = nn.MLP(
+        *saved["sizes"],
+        activation=ACTIVATIONS[saved["activation"]],
+        output_activation=nn.Sigmoid if saved["output"] == "sigmoid" else None,
+    )
     model.load_state_dict(saved["state"])
     for value in _predictions(model, saved["loss"], X, saved["classes"]):
         print(_format(value))
@@ -435,7 +537,9 @@ def _builtin_checks(rng: np.random.Generator) -> list[tuple[str, Callable[..., T
 
     def apart(*shape: int) -> tuple[Tensor, Tensor]:
         a = rng.uniform(-2, 2, shape)
-        return Tensor(a, requires_grad=True), Tensor(a + rng.choice([-1, 1], shape) * rng.uniform(0.1, 1, shape), requires_grad=True)
+        return Tensor(a, requires_grad=True), Tensor(
+            a + rng.choice([-1, 1], shape) * rng.uniform(0.1, 1, shape), requires_grad=True
+        )
 
     weights = rng.uniform(0.5, 1.5, (3, 4))
     labels = rng.integers(0, 4, 3)
@@ -444,8 +548,8 @@ def _builtin_checks(rng: np.random.Generator) -> list[tuple[str, Callable[..., T
         ("sub", lambda a, b: a - b, (t(3, 1), t(3, 4))),
         ("mul", lambda a, b: a * b, (t(3, 4), t(1, 4))),
         ("div", lambda a, b: a / b, (t(3, 4), t(3, 4, low=0.5, high=2))),
-        ("pow", lambda a: a ** 3, (t(3, 4),)),
-        ("pow (tensor exponent)", lambda a, b: a ** b, (t(3, 4, low=0.5, high=2), t(3, 4))),
+        ("pow", lambda a: a**3, (t(3, 4),)),
+        ("pow (tensor exponent)", lambda a, b: a**b, (t(3, 4, low=0.5, high=2), t(3, 4))),
         ("neg", lambda a: -a, (t(3, 4),)),
         ("matmul", lambda a, b: a @ b, (t(3, 4), t(4, 2))),
         ("matmul (batched)", lambda a, b: a @ b, (t(2, 3, 4), t(4))),
@@ -476,7 +580,11 @@ def _builtin_checks(rng: np.random.Generator) -> list[tuple[str, Callable[..., T
         ("stack", lambda a, b: stack([a, b], axis=0), (t(3, 4), t(3, 4))),
         ("broadcast_to", lambda a: a.broadcast_to((2, 3, 4)), (t(3, 1),)),
         ("mse_loss", lambda a: F.mse_loss(a, Tensor(weights)), (t(3, 4),)),
-        ("binary_cross_entropy", lambda a: F.binary_cross_entropy(a, Tensor(weights - 0.5)), (t(3, 4, low=0.1, high=0.9),)),
+        (
+            "binary_cross_entropy",
+            lambda a: F.binary_cross_entropy(a, Tensor(weights - 0.5)),
+            (t(3, 4, low=0.1, high=0.9),),
+        ),
         ("bce_with_logits", lambda a: F.binary_cross_entropy_with_logits(a, Tensor(weights - 0.5)), (t(3, 4),)),
         ("cross_entropy", lambda a: F.cross_entropy(a, labels), (t(3, 4),)),
         ("nll_loss", lambda a: F.nll_loss(a, labels), (t(3, 4),)),
@@ -493,8 +601,24 @@ def run_gradcheck(args: argparse.Namespace) -> int:
     x = Tensor(rng.uniform(-1, 1, (5, 3)))
     for layer in ("sigmoid", "tanh", "relu"):
         model = nn.MLP(3, 4, 2, activation=ACTIVATIONS[layer], rng=rng)
-        rows.append((f"MLP(3, 4, 2) with {layer}", gradcheck_module(model, nn.CrossEntropyLoss(), x, rng.integers(0, 2, 5), raise_exception=False)))
-    rows.append(("Dense + BCEWithLogitsLoss", gradcheck_module(nn.Dense(3, 1, rng=rng), nn.BCEWithLogitsLoss(), x, Tensor(rng.uniform(0, 1, (5, 1))), raise_exception=False)))
+        rows.append(
+            (
+                f"MLP(3, 4, 2) with {layer}",
+                gradcheck_module(model, nn.CrossEntropyLoss(), x, rng.integers(0, 2, 5), raise_exception=False),
+            )
+        )
+    rows.append(
+        (
+            "Dense + BCEWithLogitsLoss",
+            gradcheck_module(
+                nn.Dense(3, 1, rng=rng),
+                nn.BCEWithLogitsLoss(),
+                x,
+                Tensor(rng.uniform(0, 1, (5, 1))),
+                raise_exception=False,
+            ),
+        )
+    )
     width = max(len(name) for name, _ in rows)
     print(f"{'operation'.ljust(width)}  {'max abs error':>13}  {'max rel error':>13}  result")
     for name, report in rows:

@@ -9,8 +9,16 @@ import numpy as np
 from .tensor import DTypeLike, Tensor, as_float_array
 
 __all__ = [
-    "manual_seed", "default_generator", "zeros", "ones", "full", "rand", "randn", "arange",
-    "zeros_like", "ones_like",
+    "manual_seed",
+    "default_generator",
+    "zeros",
+    "ones",
+    "full",
+    "rand",
+    "randn",
+    "arange",
+    "zeros_like",
+    "ones_like",
 ]
 
 _generator = np.random.default_rng()
@@ -87,7 +95,9 @@ def full(size: Any, fill_value: float, dtype: DTypeLike = None, requires_grad: b
     return _make(np.full(shape, fill_value, _dtype(dtype, "full")), requires_grad)
 
 
-def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, rng: np.random.Generator | None = None) -> Tensor:
+def rand(
+    *size: Any, dtype: DTypeLike = None, requires_grad: bool = False, rng: np.random.Generator | None = None
+) -> Tensor:
     """Uniform samples in [0, 1) from ``rng`` (or the generator :func:`manual_seed` resets).
 
     >>> import numpy as np, microgradnn as mg
@@ -99,7 +109,9 @@ def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, rng: 
     return _make(generator.random(_shape(size, "rand")).astype(dt, copy=False), requires_grad)
 
 
-def randn(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, rng: np.random.Generator | None = None) -> Tensor:
+def randn(
+    *size: Any, dtype: DTypeLike = None, requires_grad: bool = False, rng: np.random.Generator | None = None
+) -> Tensor:
     """Standard normal samples from ``rng`` (or the generator :func:`manual_seed` resets).
 
     >>> import numpy as np, microgradnn as mg
@@ -111,7 +123,9 @@ def randn(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, rng:
     return _make(generator.standard_normal(_shape(size, "randn")).astype(dt, copy=False), requires_grad)
 
 
-def arange(start: float, stop: float | None = None, step: float = 1, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float, stop: float | None = None, step: float = 1, dtype: DTypeLike = None, requires_grad: bool = False
+) -> Tensor:
     """Evenly spaced values in [start, stop), as ``np.arange`` (float64 unless ``dtype``).
 
     >>> import microgradnn as mg

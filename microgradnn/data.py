@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -70,12 +71,22 @@ class DataLoader:
     """
 
     def __init__(
-        self, dataset: TensorDataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
+        self,
+        dataset: TensorDataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
         rng: np.random.Generator | None = None,
     ) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        self.dataset, self.batch_size, self.shuffle, self.drop_last, self.rng = dataset, batch_size, shuffle, drop_last, rng
+        self.dataset, self.batch_size, self.shuffle, self.drop_last, self.rng = (
+            dataset,
+            batch_size,
+            shuffle,
+            drop_last,
+            rng,
+        )
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -83,15 +94,19 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         n = len(self.dataset)
-        order = (self.rng if self.rng is not None else default_generator()).permutation(n) if self.shuffle else np.arange(n)
+        order = (
+            (self.rng if self.rng is not None else default_generator()).permutation(n) if self.shuffle else np.arange(n)
+        )
         for start in range(0, n, self.batch_size):
-            index = order[start:start + self.batch_size]
+            index = order[start : start + self.batch_size]
             if self.drop_last and len(index) < self.batch_size:
                 return
             yield tuple(Tensor(part) if part.dtype.kind == "f" else part for part in self.dataset[index])
 
 
-def train_test_split(X: Any, y: Any, test_fraction: float = 0.2, rng: np.random.Generator | None = None) -> tuple[np.ndarray, ...]:
+def train_test_split(
+    X: Any, y: Any, test_fraction: float = 0.2, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, ...]:
     """Shuffle rows and split them: ``X_train, X_test, y_train, y_test``.
 
     >>> import numpy as np, microgradnn as mg

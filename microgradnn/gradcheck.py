@@ -8,15 +8,24 @@ changes the tensors it is given: it runs ``fn`` on copies.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .autograd import grad
 from .tensor import Tensor
 
-__all__ = ["gradcheck", "gradgradcheck", "gradcheck_module", "GradcheckError", "GradcheckReport", "InputReport", "numerical_jacobian"]
+__all__ = [
+    "gradcheck",
+    "gradgradcheck",
+    "gradcheck_module",
+    "GradcheckError",
+    "GradcheckReport",
+    "InputReport",
+    "numerical_jacobian",
+]
 
 
 class GradcheckError(RuntimeError):
@@ -100,10 +109,13 @@ class GradcheckReport:
 
     def __str__(self) -> str:
         mode = "fast (random projections)" if self.fast_mode else "full Jacobian"
-        head = f"gradcheck {'passed' if self.passed else 'FAILED'} ({mode}, eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
+        head = (
+            f"gradcheck {'passed' if self.passed else 'FAILED'} ({mode}, "
+            f"eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
+        )
         lines = [r.describe() for r in self.inputs]
         if self.names:
-            lines = [f"{name}: {line}" for name, line in zip(self.names, lines)]
+            lines = [f"{name}: {line}" for name, line in zip(self.names, lines, strict=True)]
         return "\n".join([head] + ["  " + line for line in lines])
 
 
@@ -114,7 +126,10 @@ def _as_inputs(inputs: Any) -> tuple[Any, ...]:
 def _call(fn: Callable[..., Any], arrays: Sequence[Any], template: Sequence[Any]) -> np.ndarray:
     """fn on Tensors made from ``arrays`` (non-Tensor inputs pass as they are), as a flat array."""
     # Inputs keep requires_grad: fn may itself differentiate them (gradgradcheck does).
-    args = [Tensor(a, requires_grad=t.requires_grad) if isinstance(t, Tensor) else t for a, t in zip(arrays, template)]
+    args = [
+        Tensor(a, requires_grad=t.requires_grad) if isinstance(t, Tensor) else t
+        for a, t in zip(arrays, template, strict=True)
+    ]
     out = fn(*args)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, not {type(out).__name__}")
@@ -162,13 +177,20 @@ def _analytical_jacobian(fn: Callable[..., Any], template: Sequence[Any], checke
             grads = grad(out, wrt, grad_outputs=Tensor(seed.reshape(out.shape)), retain_graph=True, allow_unused=True)
         else:
             grads = (None,) * len(wrt)
-        for r, g, leaf in zip(rows, grads, wrt):
+        for r, g, leaf in zip(rows, grads, wrt, strict=True):
             r.append(np.zeros(leaf.size) if g is None else np.asarray(g.data, dtype=np.float64).ravel())
-    return [np.stack(r, axis=0) if r else np.zeros((0, leaf.size)) for r, leaf in zip(rows, wrt)]
+    return [np.stack(r, axis=0) if r else np.zeros((0, leaf.size)) for r, leaf in zip(rows, wrt, strict=True)]
 
 
-def _compare(position: int, shape: tuple[int, ...], analytical: np.ndarray, numerical: np.ndarray,
-             atol: float, rtol: float, fast: bool) -> InputReport:
+def _compare(
+    position: int,
+    shape: tuple[int, ...],
+    analytical: np.ndarray,
+    numerical: np.ndarray,
+    atol: float,
+    rtol: float,
+    fast: bool,
+) -> InputReport:
     abs_err = np.abs(analytical - numerical)
     rel_err = abs_err / np.maximum(np.abs(numerical), np.finfo(np.float64).tiny)
     excess = abs_err - (atol + rtol * np.abs(numerical))
@@ -236,7 +258,7 @@ def gradcheck(
         report.inputs = _fast_reports(fn, template, checked, eps, atol, rtol, seed)
     else:
         jacobians = _analytical_jacobian(fn, template, checked)
-        for i, analytical in zip(checked, jacobians):
+        for i, analytical in zip(checked, jacobians, strict=True):
             numerical = numerical_jacobian(fn, template, i, eps)
             report.inputs.append(_compare(i, template[i].shape, analytical, numerical, atol, rtol, fast=False))
     if not report.passed and raise_exception:
@@ -244,8 +266,9 @@ def gradcheck(
     return report
 
 
-def _fast_reports(fn: Callable[..., Any], template: Sequence[Any], checked: list[int],
-                  eps: float, atol: float, rtol: float, seed: int) -> list[InputReport]:
+def _fast_reports(
+    fn: Callable[..., Any], template: Sequence[Any], checked: list[int], eps: float, atol: float, rtol: float, seed: int
+) -> list[InputReport]:
     rng = np.random.default_rng(seed)
     leaves = [Tensor(t.data.copy(), requires_grad=t.requires_grad) if isinstance(t, Tensor) else t for t in template]
     out = fn(*leaves)
@@ -256,7 +279,7 @@ def _fast_reports(fn: Callable[..., Any], template: Sequence[Any], checked: list
         grads = (None,) * len(checked)
     arrays = [t.data.copy() if isinstance(t, Tensor) else t for t in template]
     reports = []
-    for i, g in zip(checked, grads):
+    for i, g in zip(checked, grads, strict=True):
         v = rng.standard_normal(template[i].shape)
         analytical = 0.0 if g is None else float(np.sum(np.asarray(g.data, np.float64) * v))
         base = arrays[i]
@@ -266,7 +289,9 @@ def _fast_reports(fn: Callable[..., Any], template: Sequence[Any], checked: list
         minus = _call(fn, arrays, template)
         arrays[i] = base
         numerical = float(np.dot(u.ravel(), (plus - minus) / (2 * eps)))
-        reports.append(_compare(i, template[i].shape, np.array([analytical]), np.array([numerical]), atol, rtol, fast=True))
+        reports.append(
+            _compare(i, template[i].shape, np.array([analytical]), np.array([numerical]), atol, rtol, fast=True)
+        )
     return reports
 
 
@@ -301,7 +326,10 @@ def gradgradcheck(
         out = fn(*args)
         wrt = [args[i] for i in checked]
         grads = grad(out, wrt, grad_outputs=weights, create_graph=True, allow_unused=True)
-        parts = [g.reshape(-1) if g is not None else Tensor(np.zeros(a.size, dtype=a.dtype)) for g, a in zip(grads, wrt)]
+        parts = [
+            g.reshape(-1) if g is not None else Tensor(np.zeros(a.size, dtype=a.dtype))
+            for g, a in zip(grads, wrt, strict=True)
+        ]
         return concatenate(parts)
 
     return gradcheck(first_derivatives, template, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)
@@ -337,12 +365,16 @@ def gradcheck_module(
 
     for module in model.modules():
         if isinstance(module, Dropout) and module.training and module.p > 0:
-            raise ValueError("gradcheck_module: the model has an active Dropout, so its loss is random; call model.eval() first")
+            raise ValueError(
+                "gradcheck_module: the model has an active Dropout, so its loss is random; call model.eval() first"
+            )
     named = list(model.named_parameters())
     if not named:
         raise ValueError("gradcheck_module: the model has no parameters")
     if any(p.dtype != np.float64 for _, p in named):
-        warnings.warn("gradcheck_module: some parameters are not float64; the check is unreliable (model.double())", stacklevel=2)
+        warnings.warn(
+            "gradcheck_module: some parameters are not float64; the check is unreliable (model.double())", stacklevel=2
+        )
 
     def loss_value() -> float:
         with no_grad():
@@ -358,12 +390,12 @@ def gradcheck_module(
         loss.backward()
         analytical = [np.zeros(p.shape) if p.grad is None else np.asarray(p.grad, np.float64) for _, p in named]
     finally:
-        for (_, p), g in zip(named, kept_grads):
+        for (_, p), g in zip(named, kept_grads, strict=True):
             p.grad = g
 
     rng = np.random.default_rng(seed)
     report = GradcheckReport(eps=eps, atol=atol, rtol=rtol, fast_mode=fast_mode)
-    for position, ((name, p), grad_p) in enumerate(zip(named, analytical)):
+    for position, ((name, p), grad_p) in enumerate(zip(named, analytical, strict=True)):
         # Raw writes into the array, each undone right after: no graph is alive to notice.
         flat = p.data.reshape(-1)
         if fast_mode:

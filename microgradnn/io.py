@@ -15,7 +15,8 @@ import math
 import os
 import tempfile
 import zipfile
-from typing import Any, BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -166,7 +167,9 @@ def load(path: str | os.PathLike[str]) -> Any:
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
-        raise CheckpointError(f"load: {path} is not a microgradnn checkpoint (not a readable .npz archive: {err})") from None
+        raise CheckpointError(
+            f"load: {path} is not a microgradnn checkpoint (not a readable .npz archive: {err})"
+        ) from None
     with archive:
         try:
             if _META not in archive.files:
@@ -176,7 +179,8 @@ def load(path: str | os.PathLike[str]) -> Any:
                 raise CheckpointError(f"load: {path} is not a microgradnn checkpoint")
             if meta.get("version") != VERSION:
                 raise CheckpointError(
-                    f"load: {path} is checkpoint format version {meta.get('version')}; this microgradnn reads version {VERSION}"
+                    f"load: {path} is checkpoint format version "
+                    f"{meta.get('version')}; this microgradnn reads version {VERSION}"
                 )
             return _decode(meta["tree"], archive, path)
         except CheckpointError:

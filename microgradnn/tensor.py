@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence, Union
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from .errors import ShapeError, shape_of
 
 __all__ = ["Tensor", "as_tensor", "as_float_array", "DTypeLike", "RemovableHandle"]
 
-DTypeLike = Union[np.dtype, type, str, None]
+DTypeLike = np.dtype | type | str | None
 
 _FLOAT_KINDS = "f"
 _INTEGER_KINDS = "biu"
@@ -39,7 +40,9 @@ def as_float_array(data: Any, dtype: DTypeLike = None, what: str = "Tensor") -> 
     elif kind in _INTEGER_KINDS:
         array = array.astype(np.float64)
     else:
-        raise TypeError(f"{what}: cannot make a tensor from {_describe(data)}: it holds {array.dtype} values, not numbers")
+        raise TypeError(
+            f"{what}: cannot make a tensor from {_describe(data)}: it holds {array.dtype} values, not numbers"
+        )
     if dtype is not None and array.dtype != dtype:
         array = array.astype(dtype)
     return array
@@ -114,7 +117,17 @@ class Tensor:
     changed. Writes through a raw view of ``.data`` (``t.data[0] = 1``) bypass that count.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_changed_at", "_retains_grad", "_hooks", "__weakref__")
+    __slots__ = (
+        "_data",
+        "grad",
+        "requires_grad",
+        "grad_fn",
+        "_version",
+        "_changed_at",
+        "_retains_grad",
+        "_hooks",
+        "__weakref__",
+    )
 
     # NumPy defers to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
@@ -289,7 +302,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all() on .data")
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all() on .data"
+            )
         return bool(self._data)
 
     def __float__(self) -> float:

@@ -14,7 +14,8 @@ Needs hypothesis (``pip install "microgradnn[test]"``); the rest of the package 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -26,7 +27,9 @@ from .tensor import Tensor
 __all__ = ["tensors", "shapes", "broadcastable_shapes", "assert_grads_close"]
 
 
-def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> st.SearchStrategy[tuple[int, ...]]:
+def shapes(
+    min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4
+) -> st.SearchStrategy[tuple[int, ...]]:
     """Array shapes, 0-d included by default, sides kept small for finite differences.
 
     >>> from hypothesis import given

@@ -9,7 +9,8 @@ small note. Render with ``dot -Tpng graph.dot -o graph.png`` where Graphviz is i
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .errors import shape_of
 from .io import atomic_write
@@ -68,7 +69,10 @@ def _attributes(item: object) -> str:
         if item.grad_fn is not None:
             return f'label="{item.grad_fn.name}\\n{_shape_text(item.shape)}", shape=box'
         if item.requires_grad:
-            return f'label="leaf {_shape_text(item.shape)}\\nrequires_grad", shape=ellipse, style=filled, fillcolor=lightblue'
+            return (
+                f'label="leaf {_shape_text(item.shape)}\\nrequires_grad", '
+                "shape=ellipse, style=filled, fillcolor=lightblue"
+            )
         return f'label="leaf {_shape_text(item.shape)}", shape=ellipse'
     return f'label="constant {_shape_text(shape_of(item))}", shape=note'
 
@@ -92,8 +96,10 @@ def require_matplotlib() -> Any:
 
 
 def save_loss_curve(
-    losses: Sequence[float] | Mapping[str, Sequence[float]], path: str | os.PathLike[str],
-    title: str = "training loss", xlabel: str = "step",
+    losses: Sequence[float] | Mapping[str, Sequence[float]],
+    path: str | os.PathLike[str],
+    title: str = "training loss",
+    xlabel: str = "step",
 ) -> None:
     """Save a PNG of losses against steps (log scale when all are positive), atomically.
 

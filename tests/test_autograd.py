@@ -96,7 +96,7 @@ def test_walk_is_iterative_for_a_chain_of_100000_ops_and_the_graph_is_released()
         y = y * 1.000001
     middle = weakref.ref(y.grad_fn.inputs[0])
     y.backward()
-    assert x.grad.item() == pytest.approx(1.000001 ** 100_000, rel=1e-9)
+    assert x.grad.item() == pytest.approx(1.000001**100_000, rel=1e-9)
     del y
     gc.collect()
     assert middle() is None
@@ -140,7 +140,7 @@ def test_second_derivatives_by_hand():
         "sigmoid": (mg.sigmoid, lambda v: (s := 1 / (1 + np.exp(-v))) * (1 - s) * (1 - 2 * s)),
         "tanh": (mg.tanh, lambda v: -2 * np.tanh(v) * (1 - np.tanh(v) ** 2)),
         "exp": (mg.exp, np.exp),
-        "cube": (lambda t: t ** 3, lambda v: 6 * v),
+        "cube": (lambda t: t**3, lambda v: 6 * v),
     }
     for name, (op, second) in cases.items():
         (first,) = mg.grad(op(x).sum(), x, create_graph=True)
@@ -149,17 +149,32 @@ def test_second_derivatives_by_hand():
         np.testing.assert_allclose(again.data, second(x.data), rtol=1e-12, err_msg=name)
     y = leaf(np.array([0.5, 1.0, 3.0]))
     (first,) = mg.grad(mg.log(y).sum(), y, create_graph=True)
-    np.testing.assert_allclose(mg.grad(first.sum(), y)[0].data, -1 / y.data ** 2, rtol=1e-12)
+    np.testing.assert_allclose(mg.grad(first.sum(), y)[0].data, -1 / y.data**2, rtol=1e-12)
 
 
-@pytest.mark.parametrize("fn", [
-    mg.sigmoid, mg.tanh, mg.exp, lambda t: mg.log(t.abs() + 0.5), lambda t: t ** 3,
-    lambda t: mg.softmax(t, axis=-1), lambda t: mg.log_softmax(t, axis=0), lambda t: t.logsumexp(axis=1),
-    lambda t: t.var(axis=0), lambda t: t @ t.T, lambda t: t / (t * t + 1), lambda t: (t * t + 1).sqrt(),
-    lambda t: t[[0, 0, 1]].reshape(-1).mean(), lambda t: mg.concatenate([t, t * 2], axis=1).max(axis=1),
-    lambda t: mg.stack([t, t.exp()]).sum(axis=0) ** 2, lambda t: t.T.broadcast_to((2, 3, 2)).sum(axis=0),
-    lambda t: 2.0 ** t, lambda t: (t * t + 1) ** t,
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        mg.sigmoid,
+        mg.tanh,
+        mg.exp,
+        lambda t: mg.log(t.abs() + 0.5),
+        lambda t: t**3,
+        lambda t: mg.softmax(t, axis=-1),
+        lambda t: mg.log_softmax(t, axis=0),
+        lambda t: t.logsumexp(axis=1),
+        lambda t: t.var(axis=0),
+        lambda t: t @ t.T,
+        lambda t: t / (t * t + 1),
+        lambda t: (t * t + 1).sqrt(),
+        lambda t: t[[0, 0, 1]].reshape(-1).mean(),
+        lambda t: mg.concatenate([t, t * 2], axis=1).max(axis=1),
+        lambda t: mg.stack([t, t.exp()]).sum(axis=0) ** 2,
+        lambda t: t.T.broadcast_to((2, 3, 2)).sum(axis=0),
+        lambda t: 2.0**t,
+        lambda t: (t * t + 1) ** t,
+    ],
+)
 def test_second_derivatives_match_finite_differences_of_first_derivatives(fn, rng):
     x = leaf(rng.uniform(-1, 1, (2, 3)))
     assert gradgradcheck(fn, x, atol=1e-6, rtol=1e-5)
@@ -235,7 +250,9 @@ def test_backward_refuses_a_saved_tensor_changed_in_place():
     x = mg.Tensor([3.0, 4.0])
     loss = (w * x).sum()
     x += 1.0
-    with pytest.raises(RuntimeError, match=r"mul: its input 1 \(shape \(2,\)\) was modified in place \(now at version 1\)"):
+    with pytest.raises(
+        RuntimeError, match=r"mul: its input 1 \(shape \(2,\)\) was modified in place \(now at version 1\)"
+    ):
         loss.backward()
 
 
@@ -260,7 +277,7 @@ def test_changes_after_backward_are_the_normal_training_step():
         loss.backward()
         with mg.no_grad():
             w -= 0.1 * w.grad
-    np.testing.assert_allclose(w.data, np.array([1.0, 2.0]) * 0.8 ** 3)
+    np.testing.assert_allclose(w.data, np.array([1.0, 2.0]) * 0.8**3)
 
 
 # ------------------------------------------------------------------ property tests

@@ -21,8 +21,14 @@ def cli(*args, stdin=None, cwd=None, extra_path=None):
     if extra_path:
         env["PYTHONPATH"] = os.pathsep.join([str(extra_path), str(ROOT)])
     return subprocess.run(
-        [sys.executable, "-m", "microgradnn", *map(str, args)], input=stdin, capture_output=True, text=True,
-        timeout=120, env=env, cwd=cwd, check=False,
+        [sys.executable, "-m", "microgradnn", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+        check=False,
     )
 
 
@@ -50,9 +56,13 @@ def csv_files(tmp_path):
     labels = (X[:, 0] + X[:, 1] > 0).astype(int) * 2 + 1  # classes 1 and 3
     values = X @ np.array([1.0, 2.0, -1.0]) * 10 + 100
     cls = tmp_path / "classes.csv"
-    cls.write_text("a,b,c,label\n" + "\n".join(",".join(map(str, [*x, t])) for x, t in zip(X, labels)) + "\n")
+    cls.write_text(
+        "a,b,c,label\n" + "\n".join(",".join(map(str, [*x, t])) for x, t in zip(X, labels, strict=True)) + "\n"
+    )
     reg = tmp_path / "values.csv"
-    reg.write_text("a,b,c,value\n" + "\n".join(",".join(map(str, [*x, t])) for x, t in zip(X, values)) + "\n")
+    reg.write_text(
+        "a,b,c,value\n" + "\n".join(",".join(map(str, [*x, t])) for x, t in zip(X, values, strict=True)) + "\n"
+    )
     return cls, reg
 
 
@@ -79,7 +89,9 @@ def test_bare_command_prints_help():
 
 @pytest.mark.skipif(shutil.which("microgradnn") is None, reason="console script not installed (pip install .)")
 def test_console_script_is_installed():
-    result = subprocess.run(["microgradnn", "train", "--epochs", "5"], capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        ["microgradnn", "train", "--epochs", "5"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0 and "final loss" in result.stdout
 
 
@@ -91,18 +103,21 @@ def test_neuron_dataset_has_no_hidden_layer_and_predicts_like_the_tutorial():
 
 
 # ------------------------------------------------------------------ options
-@pytest.mark.parametrize("args, expect", [
-    (["--hidden", "4,4"], "model 3 -> 4 -> 4 -> 1"),
-    (["--hidden", "none"], "model 3 -> 1"),
-    (["--activation", "tanh"], "(tanh)"),
-    (["--activation", "relu", "--lr", "0.5"], "(relu), sgd lr=0.5"),
-    (["--optimizer", "momentum"], "momentum lr=0.5"),
-    (["--optimizer", "adam"], "adam lr=0.01"),
-    (["--optimizer", "rmsprop", "--lr", "0.02"], "rmsprop lr=0.02"),
-    (["--batch-size", "2"], "final loss"),
-    (["--loss", "bce"], "final loss (bce)"),
-    (["--loss", "ce"], "final loss (ce)"),
-])
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["--hidden", "4,4"], "model 3 -> 4 -> 4 -> 1"),
+        (["--hidden", "none"], "model 3 -> 1"),
+        (["--activation", "tanh"], "(tanh)"),
+        (["--activation", "relu", "--lr", "0.5"], "(relu), sgd lr=0.5"),
+        (["--optimizer", "momentum"], "momentum lr=0.5"),
+        (["--optimizer", "adam"], "adam lr=0.01"),
+        (["--optimizer", "rmsprop", "--lr", "0.02"], "rmsprop lr=0.02"),
+        (["--batch-size", "2"], "final loss"),
+        (["--loss", "bce"], "final loss (bce)"),
+        (["--loss", "ce"], "final loss (ce)"),
+    ],
+)
 def test_each_option_is_used(args, expect):
     out = ok("train", "--epochs", "300", *args)
     assert expect in out
@@ -124,8 +139,27 @@ def test_gradcheck_option_prints_the_report_before_training():
 def test_csv_classification_with_validation_save_and_predict(csv_files, tmp_path):
     cls, _ = csv_files
     model = tmp_path / "model.npz"
-    out = ok("train", "--data", cls, "--target", "label", "--loss", "ce", "--optimizer", "adam", "--lr", "0.05",
-             "--epochs", "150", "--val-split", "0.25", "--save", model, "--predict", "2,1,0")
+    out = ok(
+        "train",
+        "--data",
+        cls,
+        "--target",
+        "label",
+        "--loss",
+        "ce",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--epochs",
+        "150",
+        "--val-split",
+        "0.25",
+        "--save",
+        model,
+        "--predict",
+        "2,1,0",
+    )
     assert "120 rows" in out and "model 3 -> 4 -> 2" in out
     accuracy = float(re.search(r"accuracy (\S+)%", out).group(1))
     assert accuracy >= 90
@@ -144,15 +178,46 @@ def test_csv_classification_with_validation_save_and_predict(csv_files, tmp_path
 def test_csv_regression_standardizes_and_the_scaling_is_saved(csv_files, tmp_path):
     _, reg = csv_files
     model = tmp_path / "reg.npz"
-    out = ok("train", "--data", reg, "--target", "value", "--hidden", "none", "--lr", "0.1",
-             "--epochs", "200", "--save", model, "--predict", "1,0,0")
+    out = ok(
+        "train",
+        "--data",
+        reg,
+        "--target",
+        "value",
+        "--hidden",
+        "none",
+        "--lr",
+        "0.1",
+        "--epochs",
+        "200",
+        "--save",
+        model,
+        "--predict",
+        "1,0,0",
+    )
     assert float(re.search(r"prediction for \[1, 0, 0\]: (\S+)", out).group(1)) == pytest.approx(110, abs=3)
     saved = mg.load(model)
     assert saved["features"] == ["a", "b", "c"] and set(saved["scaling"]) == {"mean", "std"}
     predicted = [float(v) for v in ok("predict", model, stdin="a,b,c\n1,0,0\n0,1,0\n").split()]
     assert predicted == pytest.approx([110, 120], abs=3)
-    raw = ok("train", "--data", reg, "--target", "value", "--no-standardize", "--hidden", "none", "--optimizer", "adam",
-             "--lr", "0.1", "--epochs", "5", "--save", model)
+    raw = ok(
+        "train",
+        "--data",
+        reg,
+        "--target",
+        "value",
+        "--no-standardize",
+        "--hidden",
+        "none",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.1",
+        "--epochs",
+        "5",
+        "--save",
+        model,
+    )
     assert mg.load(model)["scaling"] is None and "final loss" in raw
 
 
@@ -198,7 +263,16 @@ def test_save_replaces_an_existing_file_atomically(tmp_path):
 
 def test_gradcheck_command_checks_every_op_and_layer():
     out = ok("gradcheck")
-    for name in ("add", "matmul", "sigmoid", "softmax", "getitem", "cross_entropy", "binary_cross_entropy", "MLP(3, 4, 2) with relu"):
+    for name in (
+        "add",
+        "matmul",
+        "sigmoid",
+        "softmax",
+        "getitem",
+        "cross_entropy",
+        "binary_cross_entropy",
+        "MLP(3, 4, 2) with relu",
+    ):
         assert re.search(rf"^{re.escape(name)}\s+\S+\s+\S+\s+ok$", out, re.M), name
     assert re.search(r"^\d+ passed, 0 failed$", out, re.M)
 
@@ -225,29 +299,38 @@ def test_bad_csv_files_give_one_line_status_2_and_no_file(tmp_path, name):
     assert not saved.exists()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--data", "missing.csv", "--target", "y"], "missing.csv: no such file"),
-    (["--data", ".", "--target", "y"], ".: is a directory, not a CSV file"),
-    (["--data", "{cls}", "--target", "nope"], "no column named 'nope' (columns: a, b, c, label)"),
-    (["--data", "{cls}"], "--data needs --target COLUMN"),
-    (["--target", "y"], "--target needs --data"),
-    (["--hidden", "4,0"], "argument --hidden: a layer size must be at least 1, got 0"),
-    (["--hidden", "4,x"], "argument --hidden: 'x' is not a layer size"),
-    (["--lr", "-0.1"], "argument --lr: must be a finite number >= 0, got -0.1"),
-    (["--epochs", "-3"], "argument --epochs: must be at least 1, got -3"),
-    (["--epochs", "ten"], "argument --epochs: 'ten' is not a whole number"),
-    (["--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
-    (["--activation", "softsign"], "argument --activation: invalid choice: 'softsign'"),
-    (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
-    (["--loss", "hinge"], "argument --loss: invalid choice: 'hinge'"),
-    (["--val-split", "1"], "argument --val-split: must be below 1, got 1"),
-    (["--predict", "1,0"], "--predict has 2 values; the model takes 3 (x1, x2, x3)"),
-    (["--predict", "1,a,0"], "argument --predict: '1,a,0' is not a comma-separated list of numbers"),
-    (["--data", "{cls}", "--target", "a", "--loss", "ce"], "--loss ce needs whole-number class labels in column 'a'"),
-    (["--data", "{cls}", "--target", "label", "--loss", "bce"], "--loss bce needs targets in [0, 1] in column 'label', found 1 to 3"),
-    (["--plot", "{tmp}/no/such/dir/loss.png"], "the folder"),
-    (["--nonsense"], "unrecognized arguments: --nonsense"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data", "missing.csv", "--target", "y"], "missing.csv: no such file"),
+        (["--data", ".", "--target", "y"], ".: is a directory, not a CSV file"),
+        (["--data", "{cls}", "--target", "nope"], "no column named 'nope' (columns: a, b, c, label)"),
+        (["--data", "{cls}"], "--data needs --target COLUMN"),
+        (["--target", "y"], "--target needs --data"),
+        (["--hidden", "4,0"], "argument --hidden: a layer size must be at least 1, got 0"),
+        (["--hidden", "4,x"], "argument --hidden: 'x' is not a layer size"),
+        (["--lr", "-0.1"], "argument --lr: must be a finite number >= 0, got -0.1"),
+        (["--epochs", "-3"], "argument --epochs: must be at least 1, got -3"),
+        (["--epochs", "ten"], "argument --epochs: 'ten' is not a whole number"),
+        (["--batch-size", "0"], "argument --batch-size: must be at least 1, got 0"),
+        (["--activation", "softsign"], "argument --activation: invalid choice: 'softsign'"),
+        (["--optimizer", "lbfgs"], "argument --optimizer: invalid choice: 'lbfgs'"),
+        (["--loss", "hinge"], "argument --loss: invalid choice: 'hinge'"),
+        (["--val-split", "1"], "argument --val-split: must be below 1, got 1"),
+        (["--predict", "1,0"], "--predict has 2 values; the model takes 3 (x1, x2, x3)"),
+        (["--predict", "1,a,0"], "argument --predict: '1,a,0' is not a comma-separated list of numbers"),
+        (
+            ["--data", "{cls}", "--target", "a", "--loss", "ce"],
+            "--loss ce needs whole-number class labels in column 'a'",
+        ),
+        (
+            ["--data", "{cls}", "--target", "label", "--loss", "bce"],
+            "--loss bce needs targets in [0, 1] in column 'label', found 1 to 3",
+        ),
+        (["--plot", "{tmp}/no/such/dir/loss.png"], "the folder"),
+        (["--nonsense"], "unrecognized arguments: --nonsense"),
+    ],
+)
 def test_bad_options_give_one_line_status_2_and_no_file(csv_files, tmp_path, args, message):
     cls, _ = csv_files
     saved = tmp_path / "model.npz"
@@ -282,7 +365,9 @@ def test_predict_errors(csv_files, tmp_path):
     cases.append(((other, "--data", cls), "is a checkpoint but not a model saved by `microgradnn train --save`"))
     for args, message in cases:
         result = cli("predict", *args)
-        assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, (
+            result.stderr
+        )
     result = cli("predict", model, stdin="a,b\n1,2\n")
     assert result.returncode == 2 and "missing feature column(s) 'c'" in result.stderr
     result = cli("predict", model, stdin="a,b,c,d\n1,2,3,4\n")

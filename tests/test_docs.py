@@ -61,7 +61,9 @@ def test_every_python_block_in_the_docs_is_a_doctest(path):
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert blocks, f"{path} has no Python examples"
     for block in blocks:
-        assert block.lstrip().startswith(">>>"), f"{path}: a Python block is not a doctest, so no test runs it:\n{block}"
+        assert block.lstrip().startswith(">>>"), (
+            f"{path}: a Python block is not a doctest, so no test runs it:\n{block}"
+        )
 
 
 def test_ci_runs_exactly_the_readme_test_command():

@@ -15,8 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def run_example(name: str, cwd) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True, timeout=120, env=env,
-        cwd=cwd, check=False,
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=cwd,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "Warning" not in result.stderr, result.stderr
@@ -58,7 +63,9 @@ def test_regression_example_fits_the_sine(tmp_path):
     out = run_example("regression.py", tmp_path)
     final = float(re.search(r"final training loss: (\S+)", out).group(1))
     assert final < 0.015
-    rows = [line.split() for line in out.splitlines() if re.fullmatch(r"\s*-?\d\.\d\d\s+-?\d\.\d{3}\s+-?\d\.\d{3}", line)]
+    rows = [
+        line.split() for line in out.splitlines() if re.fullmatch(r"\s*-?\d\.\d\d\s+-?\d\.\d{3}\s+-?\d\.\d{3}", line)
+    ]
     assert len(rows) == 7 and all(abs(float(s) - float(m)) < 0.1 for _, s, m in rows)
 
 

@@ -103,7 +103,9 @@ def test_float32_inputs_warn():
 
 def test_custom_function_is_differentiable_once():
     x = mg.Tensor([0.5], requires_grad=True)
-    with pytest.raises(RuntimeError, match="Softplus: this custom Function's backward works on ndarrays, so it is differentiable once"):
+    with pytest.raises(
+        RuntimeError, match="Softplus: this custom Function's backward works on ndarrays, so it is differentiable once"
+    ):
         mg.gradgradcheck(Softplus.apply, x)
 
 
@@ -146,7 +148,9 @@ def test_gradcheck_module_catches_a_wrong_layer_and_refuses_dropout(rng):
             return WrongSoftplus.apply(x * self.w)
 
     with pytest.raises(GradcheckError, match="w: input 0 \\(3,\\): MISMATCH"):
-        mg.gradcheck_module(WrongLayer(), lambda out, target: (out - target).sum(), mg.Tensor(rng.standard_normal((2, 3))), 0.0)
+        mg.gradcheck_module(
+            WrongLayer(), lambda out, target: (out - target).sum(), mg.Tensor(rng.standard_normal((2, 3))), 0.0
+        )
     dropped = nn.Sequential(nn.Dense(2, 2), nn.Dropout(0.5))
     with pytest.raises(ValueError, match=r"active Dropout.*model.eval\(\)"):
         mg.gradcheck_module(dropped, nn.MSELoss(), mg.ones((2, 2)), np.zeros((2, 2)))
@@ -170,7 +174,9 @@ def test_assert_grads_close_fails_with_the_report():
         assert_grads_close(WrongSoftplus.apply, x)
 
 
-@pytest.mark.parametrize("view", [lambda t: t.T, lambda t: t.reshape(-1), lambda t: t[1:], lambda t: t.broadcast_to((2, 3))])
+@pytest.mark.parametrize(
+    "view", [lambda t: t.T, lambda t: t.reshape(-1), lambda t: t[1:], lambda t: t.broadcast_to((2, 3))]
+)
 def test_gradcheck_of_a_view_of_the_input_itself(view):
     # The output shares the input's memory: the finite differences must not see it move.
     assert mg.gradcheck(view, mg.Tensor([1.0, 2.0, 3.0], requires_grad=True))

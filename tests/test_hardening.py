@@ -98,7 +98,7 @@ def test_hooks_see_tensors_under_create_graph():
     x = mg.Tensor([2.0], requires_grad=True)
     kinds = []
     x.register_hook(lambda g: kinds.append(type(g).__name__))
-    (g,) = mg.grad(x ** 3, x, create_graph=True)
+    (g,) = mg.grad(x**3, x, create_graph=True)
     assert kinds == ["Tensor"] and g.item() == 12.0
 
 
@@ -107,7 +107,9 @@ def test_hook_errors():
         mg.Tensor([1.0]).register_hook(lambda g: g)
     x = mg.Tensor([1.0, 2.0], requires_grad=True)
     x.register_hook(lambda g: g[:1])
-    with pytest.raises(mg.ShapeError, match=r"register_hook: a hook returned a gradient of shape \(1,\) for a tensor of shape \(2,\)"):
+    with pytest.raises(
+        mg.ShapeError, match=r"register_hook: a hook returned a gradient of shape \(1,\) for a tensor of shape \(2,\)"
+    ):
         x.sum().backward()
 
 
@@ -115,12 +117,12 @@ def test_hook_errors():
 def test_clip_grad_norm_matches_the_hand_computation(rng):
     params = [mg.Tensor(np.zeros(s), requires_grad=True) for s in ((3, 2), (4,))]
     grads = [rng.standard_normal(s) * 5 for s in ((3, 2), (4,))]
-    for p, g in zip(params, grads):
+    for p, g in zip(params, grads, strict=True):
         p.grad = g.copy()
     total = nn.utils.clip_grad_norm_(params, max_norm=1.0)
-    expected = math.sqrt(sum(float((g ** 2).sum()) for g in grads))
+    expected = math.sqrt(sum(float((g**2).sum()) for g in grads))
     assert total == pytest.approx(expected)
-    for p, g in zip(params, grads):
+    for p, g in zip(params, grads, strict=True):
         np.testing.assert_allclose(p.grad, g * 1.0 / (expected + 1e-6))
     assert nn.utils.clip_grad_norm_(params, max_norm=10.0) == pytest.approx(1.0, rel=1e-5)  # no change below max
     inf_norm = nn.utils.clip_grad_norm_(params, max_norm=0.1, norm_type=math.inf)
@@ -251,7 +253,9 @@ def broadcastable(*shapes):
 def programs(draw):
     """A random graph: leaves of broadcast-compatible shapes, then 2-30 smooth ops on them."""
     n_leaves = draw(st.integers(1, 3))
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=n_leaves, min_dims=0, max_dims=3, max_side=3)).input_shapes
+    shapes = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=n_leaves, min_dims=0, max_dims=3, max_side=3)
+    ).input_shapes
     leaves = tuple(
         mg.Tensor(draw(hnp.arrays(np.float64, s, elements=st.floats(-2, 2))), requires_grad=True) for s in shapes
     )

@@ -68,7 +68,7 @@ def test_training_resumes_exactly_from_a_checkpoint(tmp_path):
     opt2.load_state_dict(state["optimizer"])
     sched2.load_state_dict(state["scheduler"])
     train(model2, opt2, sched2, 5)
-    for (name, a), (_, b) in zip(model.state_dict().items(), model2.state_dict().items()):
+    for (name, a), (_, b) in zip(model.state_dict().items(), model2.state_dict().items(), strict=True):
         np.testing.assert_array_equal(a, b, err_msg=name)
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
 
@@ -101,22 +101,42 @@ def test_loading_refuses_pickles_and_executes_nothing(tmp_path):
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    np.savez(path, __meta__=np.frombuffer(json.dumps({"format": "microgradnn-checkpoint", "version": 1, "tree": {"__array__": "a0"}}).encode(), np.uint8),
-             a0=np.array([Evil()], dtype=object))
+    np.savez(
+        path,
+        __meta__=np.frombuffer(
+            json.dumps({"format": "microgradnn-checkpoint", "version": 1, "tree": {"__array__": "a0"}}).encode(),
+            np.uint8,
+        ),
+        a0=np.array([Evil()], dtype=object),
+    )
     with pytest.raises(CheckpointError, match="holds pickled objects; refusing to load them"):
         mg.load(path)
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("write, pattern", [
-    (lambda p: p.write_bytes(b"not an archive at all"), "is not a microgradnn checkpoint"),
-    (lambda p: np.savez(p, weights=np.ones(3)), "is an .npz archive but not a microgradnn checkpoint"),
-    (lambda p: np.save(p, np.ones(3)), "is a single .npy array"),
-    (lambda p: np.savez(p, __meta__=np.frombuffer(b'{"format": "microgradnn-checkpoint", "version": 99, "tree": 1}', np.uint8)),
-     "is checkpoint format version 99; this microgradnn reads version 1"),
-    (lambda p: np.savez(p, __meta__=np.frombuffer(b'{"format": "microgradnn-checkpoint", "version": 1, "tree": {"__array__": "a5"}}', np.uint8)),
-     "is missing array 'a5'"),
-])
+@pytest.mark.parametrize(
+    "write, pattern",
+    [
+        (lambda p: p.write_bytes(b"not an archive at all"), "is not a microgradnn checkpoint"),
+        (lambda p: np.savez(p, weights=np.ones(3)), "is an .npz archive but not a microgradnn checkpoint"),
+        (lambda p: np.save(p, np.ones(3)), "is a single .npy array"),
+        (
+            lambda p: np.savez(
+                p, __meta__=np.frombuffer(b'{"format": "microgradnn-checkpoint", "version": 99, "tree": 1}', np.uint8)
+            ),
+            "is checkpoint format version 99; this microgradnn reads version 1",
+        ),
+        (
+            lambda p: np.savez(
+                p,
+                __meta__=np.frombuffer(
+                    b'{"format": "microgradnn-checkpoint", "version": 1, "tree": {"__array__": "a5"}}', np.uint8
+                ),
+            ),
+            "is missing array 'a5'",
+        ),
+    ],
+)
 def test_loading_other_files_raises_a_clear_error(tmp_path, write, pattern):
     path = tmp_path / "bad.npz"
     write(path)

@@ -63,7 +63,9 @@ def test_forgetting_super_init_gives_a_clear_error():
         def __init__(self):
             self.layer = nn.Dense(2, 2)
 
-    with pytest.raises(AttributeError, match=r"Broken: call super\(\).__init__\(\) before assigning attributes such as 'layer'"):
+    with pytest.raises(
+        AttributeError, match=r"Broken: call super\(\).__init__\(\) before assigning attributes such as 'layer'"
+    ):
         Broken()
 
 
@@ -82,7 +84,9 @@ def test_train_eval_zero_grad_and_call():
 
 def test_repr_is_nested_and_readable():
     text = repr(Net())
-    assert text.startswith("Net(\n  (body): Sequential(\n    (0): Dense(in_features=3, out_features=4, bias=True)\n    (1): Tanh()\n  )")
+    assert text.startswith(
+        "Net(\n  (body): Sequential(\n    (0): Dense(in_features=3, out_features=4, bias=True)\n    (1): Tanh()\n  )"
+    )
     assert "(1): Dense(in_features=4, out_features=2, bias=False)" in text
 
 
@@ -124,9 +128,13 @@ def test_to_float_and_double_convert_every_parameter_and_keep_float32_end_to_end
     assert loss.dtype == np.float32
     loss.backward()
     assert all(p.grad.dtype == np.float32 for p in model.parameters())
-    for opt in (mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), mg.optim.Adam(model.parameters()),
-                mg.optim.AdamW(model.parameters()), mg.optim.RMSprop(model.parameters(), centered=True, momentum=0.5),
-                mg.optim.Adagrad(model.parameters())):
+    for opt in (
+        mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+        mg.optim.Adam(model.parameters()),
+        mg.optim.AdamW(model.parameters()),
+        mg.optim.RMSprop(model.parameters(), centered=True, momentum=0.5),
+        mg.optim.Adagrad(model.parameters()),
+    ):
         opt.step()
         assert all(p.dtype == np.float32 for p in model.parameters())
         assert all(v.dtype == np.float32 for s in opt.state.values() for v in s.values() if isinstance(v, np.ndarray))
@@ -167,15 +175,23 @@ def test_layers_are_reproducible_from_rng_or_manual_seed():
     np.testing.assert_array_equal(c[0].weight.data, d[0].weight.data)
 
 
-@pytest.mark.parametrize("layer, reference", [
-    (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))), (nn.Tanh(), np.tanh), (nn.ReLU(), lambda x: np.maximum(x, 0)),
-    (nn.LeakyReLU(0.1), lambda x: np.where(x > 0, x, 0.1 * x)), (nn.Identity(), lambda x: x),
-    (nn.Softmax(axis=1), lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)),
-])
+@pytest.mark.parametrize(
+    "layer, reference",
+    [
+        (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
+        (nn.Tanh(), np.tanh),
+        (nn.ReLU(), lambda x: np.maximum(x, 0)),
+        (nn.LeakyReLU(0.1), lambda x: np.where(x > 0, x, 0.1 * x)),
+        (nn.Identity(), lambda x: x),
+        (nn.Softmax(axis=1), lambda x: np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)),
+    ],
+)
 def test_activation_modules(layer, reference, rng):
     x = rng.standard_normal((3, 4))
     np.testing.assert_allclose(layer(mg.Tensor(x)).data, reference(x), rtol=1e-12)
-    assert_grads_close(lambda t: layer(t) * mg.Tensor(np.arange(12.0).reshape(3, 4)), mg.Tensor(x, requires_grad=True), **TOL)
+    assert_grads_close(
+        lambda t: layer(t) * mg.Tensor(np.arange(12.0).reshape(3, 4)), mg.Tensor(x, requires_grad=True), **TOL
+    )
 
 
 def test_leaky_relu_gradient_at_zero_is_the_slope():
@@ -261,7 +277,9 @@ def test_bce_loss_values_gradients_and_clamping(reduction, rng):
     p, t = rng.uniform(0.05, 0.95, (5, 2)), rng.integers(0, 2, (5, 2)).astype(float)
     out = nn.BCELoss(reduction)(mg.Tensor(p), t)
     terms = -(t * np.log(p) + (1 - t) * np.log(1 - p))
-    np.testing.assert_allclose(out.data, {"mean": terms.mean(), "sum": terms.sum(), "none": terms}[reduction], rtol=1e-12)
+    np.testing.assert_allclose(
+        out.data, {"mean": terms.mean(), "sum": terms.sum(), "none": terms}[reduction], rtol=1e-12
+    )
     assert_grads_close(lambda a: F.binary_cross_entropy(a, t, reduction).sum(), mg.Tensor(p, requires_grad=True), **TOL)
     edge = mg.Tensor([0.0, 1.0, 0.0, 1.0], requires_grad=True)
     with warnings.catch_warnings():
@@ -278,7 +296,9 @@ def test_bce_with_logits_is_stable_and_matches_bce_of_sigmoid(reduction, rng):
     a = F.binary_cross_entropy_with_logits(mg.Tensor(x), t, reduction)
     b = F.binary_cross_entropy(mg.sigmoid(mg.Tensor(x)), t, reduction)
     np.testing.assert_allclose(a.data, b.data, rtol=1e-10)
-    assert_grads_close(lambda v: F.binary_cross_entropy_with_logits(v, t, reduction).sum(), mg.Tensor(x, requires_grad=True), **TOL)
+    assert_grads_close(
+        lambda v: F.binary_cross_entropy_with_logits(v, t, reduction).sum(), mg.Tensor(x, requires_grad=True), **TOL
+    )
     big = mg.Tensor([-1000.0, 0.0, 1000.0], requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -296,7 +316,9 @@ def test_cross_entropy_and_nll_values_and_gradients(reduction, rng):
     expected = {"mean": picked.mean(), "sum": picked.sum(), "none": picked}[reduction]
     np.testing.assert_allclose(nn.CrossEntropyLoss(reduction)(mg.Tensor(logits), target).data, expected, rtol=1e-12)
     np.testing.assert_allclose(nn.NLLLoss(reduction)(mg.Tensor(log_p), list(target)).data, expected, rtol=1e-12)
-    assert_grads_close(lambda a: F.cross_entropy(a, target, reduction).sum(), mg.Tensor(logits, requires_grad=True), **TOL)
+    assert_grads_close(
+        lambda a: F.cross_entropy(a, target, reduction).sum(), mg.Tensor(logits, requires_grad=True), **TOL
+    )
     x = mg.Tensor(logits, requires_grad=True)
     F.cross_entropy(x, target, "sum").backward()
     softmax = np.exp(log_p)
@@ -313,17 +335,52 @@ def test_cross_entropy_is_stable_for_huge_logits():
     assert np.all(np.isfinite(x.grad))
 
 
-@pytest.mark.parametrize("call, error, pattern", [
-    (lambda: F.cross_entropy(mg.ones((3, 4)), [0, 1]), mg.ShapeError, r"cross_entropy: target shape \(2,\) does not match \(N,\) = \(3,\)"),
-    (lambda: F.cross_entropy(mg.ones((2, 4)), [0.5, 1]), ValueError, "cross_entropy: target must hold whole numbers .* found 0.5"),
-    (lambda: F.cross_entropy(mg.ones((2, 4)), [0, 4]), IndexError, "cross_entropy: class index 4 is out of range for 4 classes"),
-    (lambda: F.nll_loss(mg.ones((2, 4)), [-1, 0]), IndexError, "nll_loss: class index -1 is out of range"),
-    (lambda: F.cross_entropy(mg.ones((2, 4)), ["a", "b"]), TypeError, "cross_entropy: target must hold integer class indices"),
-    (lambda: F.cross_entropy(mg.ones(4), [0]), mg.ShapeError, r"cross_entropy: input must have shape \(N, C\), got \(4,\)"),
-    (lambda: F.mse_loss(mg.ones((2, 1)), np.ones(2)), mg.ShapeError, r"mse_loss: target shape \(2,\) does not match input shape \(2, 1\)"),
-    (lambda: F.binary_cross_entropy(mg.Tensor([1.5]), [1.0]), ValueError, "binary_cross_entropy: input must be probabilities in \\[0, 1\\]"),
-    (lambda: nn.MSELoss(reduction="avg"), ValueError, "MSELoss: reduction must be 'mean', 'sum' or 'none', not 'avg'"),
-])
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (
+            lambda: F.cross_entropy(mg.ones((3, 4)), [0, 1]),
+            mg.ShapeError,
+            r"cross_entropy: target shape \(2,\) does not match \(N,\) = \(3,\)",
+        ),
+        (
+            lambda: F.cross_entropy(mg.ones((2, 4)), [0.5, 1]),
+            ValueError,
+            "cross_entropy: target must hold whole numbers .* found 0.5",
+        ),
+        (
+            lambda: F.cross_entropy(mg.ones((2, 4)), [0, 4]),
+            IndexError,
+            "cross_entropy: class index 4 is out of range for 4 classes",
+        ),
+        (lambda: F.nll_loss(mg.ones((2, 4)), [-1, 0]), IndexError, "nll_loss: class index -1 is out of range"),
+        (
+            lambda: F.cross_entropy(mg.ones((2, 4)), ["a", "b"]),
+            TypeError,
+            "cross_entropy: target must hold integer class indices",
+        ),
+        (
+            lambda: F.cross_entropy(mg.ones(4), [0]),
+            mg.ShapeError,
+            r"cross_entropy: input must have shape \(N, C\), got \(4,\)",
+        ),
+        (
+            lambda: F.mse_loss(mg.ones((2, 1)), np.ones(2)),
+            mg.ShapeError,
+            r"mse_loss: target shape \(2,\) does not match input shape \(2, 1\)",
+        ),
+        (
+            lambda: F.binary_cross_entropy(mg.Tensor([1.5]), [1.0]),
+            ValueError,
+            "binary_cross_entropy: input must be probabilities in \\[0, 1\\]",
+        ),
+        (
+            lambda: nn.MSELoss(reduction="avg"),
+            ValueError,
+            "MSELoss: reduction must be 'mean', 'sum' or 'none', not 'avg'",
+        ),
+    ],
+)
 def test_loss_errors_are_clear(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()

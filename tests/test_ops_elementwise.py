@@ -34,7 +34,7 @@ BINARY = {
     "div": (lambda a, b: a / b, "b_away_from_zero"),
     "maximum": (mg.maximum, "apart"),
     "minimum": (mg.minimum, "apart"),
-    "pow": (lambda a, b: a ** b, "positive_base"),
+    "pow": (lambda a, b: a**b, "positive_base"),
 }
 
 
@@ -62,12 +62,12 @@ UNARY = {
     "relu": (mg.relu, -3, 3),
     "neg": (lambda x: -x, -3, 3),
     "clip": (lambda x: x.clip(-1.0, 1.5), -3, 3),
-    "pow_scalar": (lambda x: x ** 3, -3, 3),
-    "pow_fraction": (lambda x: x ** 0.5, 0.1, 3),
-    "rpow": (lambda x: 2.0 ** x, -3, 3),
+    "pow_scalar": (lambda x: x**3, -3, 3),
+    "pow_fraction": (lambda x: x**0.5, 0.1, 3),
+    "rpow": (lambda x: 2.0**x, -3, 3),
     "rsub": (lambda x: 1 - x, -3, 3),
     "rdiv": (lambda x: 2 / x, 0.3, 3),
-    "square": (lambda x: x ** 2, -3, 3),
+    "square": (lambda x: x**2, -3, 3),
 }
 KINKS = {"abs": (0.0,), "relu": (0.0,), "clip": (-1.0, 1.5)}
 
@@ -86,7 +86,7 @@ def test_gradients_equal_the_hand_derived_formulas(rng):
     x = rng.standard_normal((3, 4))
     cases = {
         mg.sigmoid: lambda s: s * (1 - s),
-        mg.tanh: lambda t: 1 - t ** 2,
+        mg.tanh: lambda t: 1 - t**2,
         mg.exp: lambda e: e,
     }
     for op, derivative in cases.items():
@@ -116,7 +116,9 @@ def test_stable_ops_give_no_warning_and_no_nan_at_plus_minus_1000(op):
 
 def test_sigmoid_extremes_are_exact_limits():
     out = mg.sigmoid(mg.Tensor([-1000.0, -30.0, 0.0, 30.0, 1000.0]))
-    np.testing.assert_allclose(out.data, [0.0, 1 / (1 + np.exp(30.0)), 0.5, 1 / (1 + np.exp(-30.0)), 1.0], rtol=1e-15, atol=1e-300)
+    np.testing.assert_allclose(
+        out.data, [0.0, 1 / (1 + np.exp(30.0)), 0.5, 1 / (1 + np.exp(-30.0)), 1.0], rtol=1e-15, atol=1e-300
+    )
 
 
 def test_relu_and_abs_have_zero_gradient_at_zero():
@@ -154,7 +156,7 @@ def test_where_routes_the_gradient_by_the_condition():
 
 def test_pow_with_tensor_exponent_at_zero_base_has_finite_gradient():
     base, exponent = leaf([0.0, 2.0]), leaf([2.0, 3.0])
-    (base ** exponent).sum().backward()
+    (base**exponent).sum().backward()
     np.testing.assert_allclose(exponent.grad, [0.0, 8 * np.log(2.0)])
     np.testing.assert_allclose(base.grad, [0.0, 12.0])
 
@@ -162,19 +164,38 @@ def test_pow_with_tensor_exponent_at_zero_base_has_finite_gradient():
 def test_comparisons_are_boolean_and_not_differentiable():
     x = leaf([1.0, 2.0, 3.0])
     for result, expected in [
-        (x < 2, [True, False, False]), (x <= 2, [True, True, False]), (x > 2, [False, False, True]),
-        (x >= 2, [False, True, True]), (x == 2, [False, True, False]), (x != 2, [True, False, True]),
+        (x < 2, [True, False, False]),
+        (x <= 2, [True, True, False]),
+        (x > 2, [False, False, True]),
+        (x >= 2, [False, True, True]),
+        (x == 2, [False, True, False]),
+        (x != 2, [True, False, True]),
     ]:
         assert result.dtype == bool and not result.requires_grad
         np.testing.assert_array_equal(result.data, expected)
 
 
-@pytest.mark.parametrize("op", [
-    lambda t: t + 1, lambda t: 2.5 * t, lambda t: t / 3, lambda t: 1 - t, lambda t: t ** 2,
-    lambda t: t * np.arange(3), lambda t: t + np.array([True, False, True]),
-    mg.exp, mg.sigmoid, mg.tanh, mg.relu, lambda t: t.clip(0, 1), lambda t: mg.maximum(t, 0.5),
-    lambda t: mg.where(t > 0, t, 0.0), lambda t: t.sum(), lambda t: t.softmax(),
-])
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda t: t + 1,
+        lambda t: 2.5 * t,
+        lambda t: t / 3,
+        lambda t: 1 - t,
+        lambda t: t**2,
+        lambda t: t * np.arange(3),
+        lambda t: t + np.array([True, False, True]),
+        mg.exp,
+        mg.sigmoid,
+        mg.tanh,
+        mg.relu,
+        lambda t: t.clip(0, 1),
+        lambda t: mg.maximum(t, 0.5),
+        lambda t: mg.where(t > 0, t, 0.0),
+        lambda t: t.sum(),
+        lambda t: t.softmax(),
+    ],
+)
 def test_float32_stays_float32_with_python_scalars_and_integer_arrays(op):
     x = mg.Tensor([0.5, -1.0, 2.0], dtype=np.float32, requires_grad=True)
     out = op(x)

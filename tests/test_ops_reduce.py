@@ -60,8 +60,11 @@ def test_reduction_values_and_gradients(name, case):
 def test_softmax_family_gradients(op, case):
     x, _, _ = case
     for axis in range(-x.ndim, x.ndim):
-        assert_grads_close(lambda t: op(t, axis=axis) * mg.Tensor(np.arange(x.size).reshape(x.shape) % 3 + 1.0),
-                           mg.Tensor(x, requires_grad=True), **TOL)
+        assert_grads_close(
+            lambda t, axis=axis: op(t, axis=axis) * mg.Tensor(np.arange(x.size).reshape(x.shape) % 3 + 1.0),
+            mg.Tensor(x, requires_grad=True),
+            **TOL,
+        )
 
 
 def test_softmax_rows_sum_to_one_and_log_softmax_is_its_log(rng):

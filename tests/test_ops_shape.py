@@ -30,7 +30,9 @@ def weighted(t):
 def test_reshape_transpose_flatten_gradients(x, data):
     perm = tuple(data.draw(st.permutations(range(x.ndim))))
     assert_grads_close(lambda t: weighted(t.transpose(*perm)) if perm else weighted(t), leaf(x), **TOL)
-    np.testing.assert_array_equal(mg.Tensor(x).transpose(*perm).data if perm else x, np.transpose(x, perm) if perm else x)
+    np.testing.assert_array_equal(
+        mg.Tensor(x).transpose(*perm).data if perm else x, np.transpose(x, perm) if perm else x
+    )
     assert_grads_close(lambda t: weighted(t.reshape(-1)), leaf(x), **TOL)
     assert_grads_close(lambda t: weighted(t.flatten()), leaf(x), **TOL)
     assert_grads_close(lambda t: weighted(t.T), leaf(x), **TOL)
@@ -52,15 +54,23 @@ def test_squeeze_expand_dims_swapaxes():
 @given(data=st.data())
 def test_broadcast_to_gradient(data):
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=3, max_side=3))
-    target = data.draw(hnp.broadcastable_shapes(shape, max_dims=4, max_side=3).map(
-        lambda s: np.broadcast_shapes(s, shape)))
+    target = data.draw(
+        hnp.broadcastable_shapes(shape, max_dims=4, max_side=3).map(lambda s: np.broadcast_shapes(s, shape))
+    )
     x = data.draw(arrays(shape))
     assert_grads_close(lambda t: weighted(t.broadcast_to(target)), leaf(x), **TOL)
 
 
 INDICES = [
-    (slice(1, 3),), (Ellipsis, 0), (0, slice(None, None, -1)), ([2, 0, 2, 2],), (np.array([[0, 1], [3, 3]]),),
-    (slice(None), [1, 1, 0]), (None, 1), (-1,), ([0, 3], [2, 2]),
+    (slice(1, 3),),
+    (Ellipsis, 0),
+    (0, slice(None, None, -1)),
+    ([2, 0, 2, 2],),
+    (np.array([[0, 1], [3, 3]]),),
+    (slice(None), [1, 1, 0]),
+    (None, 1),
+    (-1,),
+    ([0, 3], [2, 2]),
 ]
 
 
@@ -101,17 +111,29 @@ def test_concatenate_and_stack_gradients(data):
         shape = list(base)
         shape[axis] = size
         parts.append(leaf(data.draw(arrays(tuple(shape)))))
-    np.testing.assert_array_equal(mg.concatenate(parts, axis=axis).data, np.concatenate([p.data for p in parts], axis=axis))
+    np.testing.assert_array_equal(
+        mg.concatenate(parts, axis=axis).data, np.concatenate([p.data for p in parts], axis=axis)
+    )
     assert_grads_close(lambda *ts: weighted(mg.concatenate(list(ts), axis=axis)), tuple(parts), **TOL)
     same = [leaf(data.draw(arrays(base))) for _ in sizes]
     stack_axis = data.draw(st.integers(-len(base) - 1, len(base)))
-    np.testing.assert_array_equal(mg.stack(same, axis=stack_axis).data, np.stack([p.data for p in same], axis=stack_axis))
+    np.testing.assert_array_equal(
+        mg.stack(same, axis=stack_axis).data, np.stack([p.data for p in same], axis=stack_axis)
+    )
     assert_grads_close(lambda *ts: weighted(mg.stack(list(ts), axis=stack_axis)), tuple(same), **TOL)
 
 
 MATMUL_SHAPES = [
-    ((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
-    ((2, 3), (5, 3, 4)), ((5, 2, 3), (5, 3, 4)), ((1, 2, 3), (4, 3, 2)), ((3,), (4, 3, 2)), ((4, 2, 3), (3,)),
+    ((3,), (3,)),
+    ((3,), (3, 2)),
+    ((2, 3), (3,)),
+    ((2, 3), (3, 4)),
+    ((5, 2, 3), (3, 4)),
+    ((2, 3), (5, 3, 4)),
+    ((5, 2, 3), (5, 3, 4)),
+    ((1, 2, 3), (4, 3, 2)),
+    ((3,), (4, 3, 2)),
+    ((4, 2, 3), (3,)),
 ]
 
 

@@ -80,7 +80,11 @@ CASES = [
     (optim.Adam, reference_adam, dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
     (optim.Adam, reference_adam, dict(lr=0.01, amsgrad=True)),
     (optim.AdamW, lambda p, g, **k: reference_adam(p, g, decoupled=True, **{"weight_decay": 1e-2, **k}), dict(lr=0.01)),
-    (optim.AdamW, lambda p, g, **k: reference_adam(p, g, decoupled=True, **k), dict(lr=0.01, weight_decay=0.3, amsgrad=True)),
+    (
+        optim.AdamW,
+        lambda p, g, **k: reference_adam(p, g, decoupled=True, **k),
+        dict(lr=0.01, weight_decay=0.3, amsgrad=True),
+    ),
     (optim.RMSprop, reference_rmsprop, dict()),
     (optim.RMSprop, reference_rmsprop, dict(lr=0.01, alpha=0.9, weight_decay=0.1)),
     (optim.RMSprop, reference_rmsprop, dict(lr=0.01, momentum=0.9, centered=True)),
@@ -147,18 +151,21 @@ def test_step_skips_parameters_without_grad_so_frozen_layers_work():
     np.testing.assert_array_equal(model[2].bias.data, before)
 
 
-@pytest.mark.parametrize("make, pattern", [
-    (lambda p: optim.SGD([], lr=0.1), "SGD: got an empty parameter list"),
-    (lambda p: optim.SGD(p, lr=-1), "SGD: invalid learning rate -1"),
-    (lambda p: optim.Adam(p, lr=-0.1), "Adam: invalid learning rate"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "Adam: invalid beta at index 0: 1.0"),
-    (lambda p: optim.SGD(p, nesterov=True), "SGD: nesterov momentum needs momentum > 0"),
-    (lambda p: optim.SGD(p, weight_decay=-1), "SGD: invalid weight_decay"),
-    (lambda p: optim.SGD([p[0] * 2]), "SGD: can't optimize a non-leaf Tensor"),
-    (lambda p: optim.SGD([p[0], p[0]]), "appears in more than one group"),
-    (lambda p: optim.SGD([{"params": p, "momentun": 0.9}]), r"unknown hyper-parameter\(s\) \['momentun'\]"),
-    (lambda p: optim.SGD(p[0]), "params must be an iterable of tensors"),
-])
+@pytest.mark.parametrize(
+    "make, pattern",
+    [
+        (lambda p: optim.SGD([], lr=0.1), "SGD: got an empty parameter list"),
+        (lambda p: optim.SGD(p, lr=-1), "SGD: invalid learning rate -1"),
+        (lambda p: optim.Adam(p, lr=-0.1), "Adam: invalid learning rate"),
+        (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "Adam: invalid beta at index 0: 1.0"),
+        (lambda p: optim.SGD(p, nesterov=True), "SGD: nesterov momentum needs momentum > 0"),
+        (lambda p: optim.SGD(p, weight_decay=-1), "SGD: invalid weight_decay"),
+        (lambda p: optim.SGD([p[0] * 2]), "SGD: can't optimize a non-leaf Tensor"),
+        (lambda p: optim.SGD([p[0], p[0]]), "appears in more than one group"),
+        (lambda p: optim.SGD([{"params": p, "momentun": 0.9}]), r"unknown hyper-parameter\(s\) \['momentun'\]"),
+        (lambda p: optim.SGD(p[0]), "params must be an iterable of tensors"),
+    ],
+)
 def test_optimizer_errors_are_clear(make, pattern):
     params = [mg.Tensor([1.0], requires_grad=True)]
     with pytest.raises((ValueError, TypeError), match=pattern):
@@ -173,10 +180,16 @@ def test_zero_grad_sets_grads_to_none():
     assert p.grad is None
 
 
-@pytest.mark.parametrize("cls, options", [
-    (optim.SGD, dict(lr=0.1, momentum=0.9)), (optim.Adam, dict(lr=0.01, amsgrad=True)), (optim.AdamW, dict(lr=0.01)),
-    (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)), (optim.Adagrad, dict(lr=0.1)),
-])
+@pytest.mark.parametrize(
+    "cls, options",
+    [
+        (optim.SGD, dict(lr=0.1, momentum=0.9)),
+        (optim.Adam, dict(lr=0.01, amsgrad=True)),
+        (optim.AdamW, dict(lr=0.01)),
+        (optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
+        (optim.Adagrad, dict(lr=0.1)),
+    ],
+)
 def test_optimizer_state_dict_round_trip_continues_identically(cls, options, rng):
     start = rng.standard_normal(4)
     grads = [rng.standard_normal(4) for _ in range(6)]
@@ -197,7 +210,9 @@ def test_optimizer_state_dict_round_trip_continues_identically(cls, options, rng
         opt2.step()
     np.testing.assert_array_equal(p1.data, p2.data)
     with pytest.raises(ValueError, match="1 parameter groups saved, 2 here"):
-        cls([{"params": [mg.Tensor([1.0], requires_grad=True)]}, {"params": [mg.Tensor([1.0], requires_grad=True)]}]).load_state_dict(saved)
+        cls(
+            [{"params": [mg.Tensor([1.0], requires_grad=True)]}, {"params": [mg.Tensor([1.0], requires_grad=True)]}]
+        ).load_state_dict(saved)
 
 
 # ------------------------------------------------------------------ schedulers
@@ -215,7 +230,9 @@ def test_schedulers_follow_pytorchs_closed_forms():
         return optim.SGD([mg.Tensor([1.0], requires_grad=True)], lr=0.8)
 
     o = opt()
-    assert lrs_over(lr_scheduler.StepLR(o, step_size=3, gamma=0.5), o, 7) == pytest.approx([0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2])
+    assert lrs_over(lr_scheduler.StepLR(o, step_size=3, gamma=0.5), o, 7) == pytest.approx(
+        [0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2]
+    )
     o = opt()
     assert lrs_over(lr_scheduler.ExponentialLR(o, gamma=0.9), o, 4) == pytest.approx([0.8 * 0.9**k for k in range(4)])
     o = opt()

@@ -23,7 +23,9 @@ def test_each_op_and_leaf_is_one_node_and_each_input_one_edge():
     assert dot.startswith("digraph microgradnn {") and dot.endswith("}")
     nodes, edges = parse(dot)
     labels = sorted(nodes.values())
-    assert labels == sorted(["sum\\n()", "mul\\n(4, 2)", "tanh\\n(4, 2)", "matmul\\n(4, 2)", "leaf (4, 3)", "leaf (3, 2)\\nrequires_grad"])
+    assert labels == sorted(
+        ["sum\\n()", "mul\\n(4, 2)", "tanh\\n(4, 2)", "matmul\\n(4, 2)", "leaf (4, 3)", "leaf (3, 2)\\nrequires_grad"]
+    )
     by_label = {label: name for name, label in nodes.items()}
     assert edges.count((by_label["tanh\\n(4, 2)"], by_label["mul\\n(4, 2)"])) == 2
     assert len(edges) == 6  # sum<-mul, mul<-tanh twice, tanh<-matmul, matmul<-x, matmul<-w
@@ -33,7 +35,9 @@ def test_each_op_and_leaf_is_one_node_and_each_input_one_edge():
 def test_constants_leaves_and_errors():
     x = mg.Tensor([1.0, 2.0], requires_grad=True)
     nodes, edges = parse(mg.viz.to_dot(2.0 * x + np.ones(2)))
-    assert sorted(nodes.values()) == sorted(["add\\n(2,)", "mul\\n(2,)", "constant ()", "constant (2,)", "leaf (2,)\\nrequires_grad"])
+    assert sorted(nodes.values()) == sorted(
+        ["add\\n(2,)", "mul\\n(2,)", "constant ()", "constant (2,)", "leaf (2,)\\nrequires_grad"]
+    )
     assert len(edges) == 4
     nodes, edges = parse(mg.viz.to_dot(x))
     assert list(nodes.values()) == ["leaf (2,)\\nrequires_grad"] and edges == []

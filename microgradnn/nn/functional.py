@@ -22,8 +22,18 @@ from ..ops.softmax import log_softmax, softmax
 from ..tensor import Tensor, as_tensor
 
 __all__ = [
-    "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "nll_loss", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax", "dropout",
+    "mse_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "softmax",
+    "log_softmax",
+    "dropout",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")

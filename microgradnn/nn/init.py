@@ -17,8 +17,14 @@ from ..creation import default_generator
 from ..tensor import Tensor
 
 __all__ = [
-    "calculate_gain", "fans", "uniform_", "normal_", "xavier_uniform_", "kaiming_uniform_",
-    "zeros_", "constant_",
+    "calculate_gain",
+    "fans",
+    "uniform_",
+    "normal_",
+    "xavier_uniform_",
+    "kaiming_uniform_",
+    "zeros_",
+    "constant_",
 ]
 
 
@@ -100,7 +106,10 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator 
 
 
 def kaiming_uniform_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
     rng: np.random.Generator | None = None,
 ) -> Tensor:
     """He: U(-b, b) with b = gain * sqrt(3 / fan), fan chosen by ``mode``.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -33,7 +33,11 @@ class Dense(Module):
     """
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, dtype: DTypeLike = None,
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: DTypeLike = None,
         rng: np.random.Generator | None = None,
     ) -> None:
         super().__init__()
@@ -198,14 +202,18 @@ class MLP(Sequential):
     """
 
     def __init__(
-        self, *sizes: int, activation: Callable[[], Module] = Sigmoid,
-        output_activation: Callable[[], Module] | None = None, bias: bool = True,
-        dtype: DTypeLike = None, rng: np.random.Generator | None = None,
+        self,
+        *sizes: int,
+        activation: Callable[[], Module] = Sigmoid,
+        output_activation: Callable[[], Module] | None = None,
+        bias: bool = True,
+        dtype: DTypeLike = None,
+        rng: np.random.Generator | None = None,
     ) -> None:
         if len(sizes) < 2:
             raise ValueError(f"MLP: give at least an input and an output size, got {sizes}")
         layers: list[Module] = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
             layers.append(Dense(n_in, n_out, bias=bias, dtype=dtype, rng=rng))
             last = i == len(sizes) - 2
             make = output_activation if last else activation

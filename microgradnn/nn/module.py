@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -249,7 +250,9 @@ class Module:
                 continue
             value = state_dict[name]
             try:
-                array = as_float_array(value.data if isinstance(value, Tensor) else value, param.dtype, "load_state_dict")
+                array = as_float_array(
+                    value.data if isinstance(value, Tensor) else value, param.dtype, "load_state_dict"
+                )
             except TypeError as err:
                 problems.append(f"{name}: {err}")
                 continue
@@ -259,7 +262,9 @@ class Module:
         if strict:
             problems += [f"missing key: {k}" for k in missing] + [f"unexpected key: {k}" for k in unexpected]
         if problems:
-            raise KeyError(f"load_state_dict into {type(self).__name__} failed, nothing was changed:\n  " + "\n  ".join(problems))
+            raise KeyError(
+                f"load_state_dict into {type(self).__name__} failed, nothing was changed:\n  " + "\n  ".join(problems)
+            )
         for name, array in values.items():
             own[name].data = np.array(array, copy=True)
         return IncompatibleKeys(missing, unexpected)

@@ -7,7 +7,7 @@ and ``optimizer.step()``.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

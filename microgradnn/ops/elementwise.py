@@ -6,7 +6,8 @@ input's shape (see ``autograd.sum_to``), so a backward here returns the broadcas
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -16,8 +17,27 @@ from ..tensor import DTypeLike, Tensor, as_float_array
 from . import backmath
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
-    "relu", "leaky_relu", "clip", "maximum", "minimum", "where", "astype", "compare", "operand",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "clip",
+    "maximum",
+    "minimum",
+    "where",
+    "astype",
+    "compare",
+    "operand",
 ]
 
 
@@ -175,7 +195,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray, b: Any) -> np.ndarray:
-        out = a ** b
+        out = a**b
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -705,5 +725,3 @@ def compare(ufunc: np.ufunc, a: Any, b: Any, symbol: str) -> Tensor:
     except ValueError:
         raise ShapeError(f"{symbol}: shapes {shape_of(a)} and {shape_of(b)} cannot be broadcast together") from None
     return Tensor._wrap(np.asarray(result), None)
-
-

@@ -19,6 +19,7 @@ from . import backmath
 
 __all__ = ["sum", "mean", "max", "min", "var", "logsumexp", "argmax", "argmin", "normalize_axes", "kept_shape"]
 
+
 def normalize_axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """``axis`` as a sorted tuple of non-negative ints (all axes for None), checked.
 
@@ -148,7 +149,9 @@ class Var(_Reduction):
         count = x.size if axes is None else math.prod(x.shape[a] for a in axes)
         ctx.divisor = count - ddof
         if ctx.divisor <= 0:
-            raise ValueError(f"var: ddof={ddof} leaves no degrees of freedom over {count} element(s) of shape {x.shape}")
+            raise ValueError(
+                f"var: ddof={ddof} leaves no degrees of freedom over {count} element(s) of shape {x.shape}"
+            )
         ctx.save_for_backward(x)
         return x.var(axis=axes, keepdims=keepdims, ddof=ddof)
 
@@ -273,4 +276,3 @@ def argmin(x: Tensor, axis: int | None = None) -> Tensor:
     [0, 1]
     """
     return _arg(x, axis, np.argmin, "argmin")
-

@@ -7,7 +7,8 @@ input's memory.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +19,16 @@ from . import backmath
 from .reduce import normalize_axes
 
 __all__ = [
-    "reshape", "transpose", "swapaxes", "squeeze", "expand_dims", "flatten", "broadcast_to",
-    "getitem", "concatenate", "stack",
+    "reshape",
+    "transpose",
+    "swapaxes",
+    "squeeze",
+    "expand_dims",
+    "flatten",
+    "broadcast_to",
+    "getitem",
+    "concatenate",
+    "stack",
 ]
 
 
@@ -118,7 +127,7 @@ class Concatenate(Function):
     def backward(ctx: Any, g: Any) -> tuple[Any, ...]:
         lead = (slice(None),) * ctx.axis
         grads, start = [], 0
-        for size, needed in zip(ctx.sizes, ctx.needs_input_grad):
+        for size, needed in zip(ctx.sizes, ctx.needs_input_grad, strict=True):
             grads.append(g[lead + (slice(start, start + size),)] if needed else None)
             start += size
         return tuple(grads)
@@ -161,7 +170,9 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     try:
         return Reshape.apply(x, shape=new_shape)
     except ValueError:
-        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {new_shape}") from None
+        raise ShapeError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {new_shape}"
+        ) from None
 
 
 def transpose(x: Tensor, *axes: Any) -> Tensor:
@@ -315,4 +326,3 @@ def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     except ValueError:
         shapes = ", ".join(str(p.shape) for p in parts)
         raise ShapeError(f"stack: shapes {shapes} cannot be stacked along axis {axis}") from None
-

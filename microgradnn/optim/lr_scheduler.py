@@ -44,7 +44,7 @@ class LRScheduler:
     def step(self) -> None:
         """Advance one epoch and set each group's learning rate."""
         self.last_epoch += 1
-        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
             group["lr"] = self.lr_at(base, self.last_epoch)
 
     def get_last_lr(self) -> list[float]:

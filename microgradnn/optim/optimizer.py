@@ -8,7 +8,8 @@ parameter, written in plain NumPy on its array. The base class does everything e
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,10 @@ class Optimizer:
         self.param_groups = []
         self.state = {}
         if isinstance(params, Tensor):
-            raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors (e.g. model.parameters()), not one Tensor")
+            raise TypeError(
+                f"{type(self).__name__}: params must be an iterable of "
+                "tensors (e.g. model.parameters()), not one Tensor"
+            )
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -72,7 +76,10 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
             if p.grad_fn is not None:
-                raise ValueError(f"{type(self).__name__}: can't optimize a non-leaf Tensor (shape {p.shape}); optimize the leaves it was computed from")
+                raise ValueError(
+                    f"{type(self).__name__}: can't optimize a non-leaf Tensor "
+                    f"(shape {p.shape}); optimize the leaves it was computed from"
+                )
             if id(p) in seen:
                 raise ValueError(f"{type(self).__name__}: a parameter (shape {p.shape}) appears in more than one group")
             seen.add(id(p))
@@ -98,7 +105,9 @@ class Optimizer:
                     continue
                 grad = p.grad
                 if grad.shape != p.shape:
-                    raise ValueError(f"{type(self).__name__}.step: gradient of shape {grad.shape} for a parameter of shape {p.shape}")
+                    raise ValueError(
+                        f"{type(self).__name__}.step: gradient of shape {grad.shape} for a parameter of shape {p.shape}"
+                    )
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {}
@@ -126,9 +135,12 @@ class Optimizer:
         """Restore what ``state_dict`` saved into an optimizer over the same parameters."""
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: {len(groups)} parameter groups saved, {len(self.param_groups)} here")
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: {len(groups)} "
+                f"parameter groups saved, {len(self.param_groups)} here"
+            )
         params = []
-        for saved, own in zip(groups, self.param_groups):
+        for saved, own in zip(groups, self.param_groups, strict=True):
             if len(saved["params"]) != len(own["params"]):
                 raise ValueError(
                     f"{type(self).__name__}.load_state_dict: a group of {len(saved['params'])} parameters "
@@ -140,12 +152,14 @@ class Optimizer:
         for key, saved_state in state_dict["state"].items():
             p = by_index.get(int(key))
             if p is None:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: state for parameter {key}, which does not exist here")
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: state for parameter {key}, which does not exist here"
+                )
             new_state[p] = {
                 k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else copy.deepcopy(v))
                 for k, v in saved_state.items()
             }
-        for saved, own in zip(groups, self.param_groups):
+        for saved, own in zip(groups, self.param_groups, strict=True):
             own.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"})
         self.state = new_state
 
