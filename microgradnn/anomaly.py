@@ -10,6 +10,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,7 +67,7 @@ class detect_anomaly:
 
 def _user_site() -> str:
     """The first frame outside this package: where the user's code made the op."""
-    frame = sys._getframe(1)
+    frame: types.FrameType | None = sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
         frame = frame.f_back
     if frame is None:

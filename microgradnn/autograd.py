@@ -260,7 +260,9 @@ class Function:
         return f"<{self.name}>"
 
 
-def _output(cls: type, ctx: Function, result: Any, inputs: tuple[Any, ...], needs: tuple[bool, ...] | None) -> Tensor:
+def _output(
+    cls: type[Function], ctx: Function, result: Any, inputs: tuple[Any, ...], needs: tuple[bool, ...] | None
+) -> Tensor:
     """The Tensor an op returns; when an input needs a gradient (``needs`` is not None) and
     recording is on, ``ctx`` becomes its node."""
     if type(result) is not np.ndarray:
@@ -276,11 +278,11 @@ def _output(cls: type, ctx: Function, result: Any, inputs: tuple[Any, ...], need
     return Tensor._wrap(result, ctx)
 
 
-def _as_result_array(cls: type, ctx: Function, result: Any) -> np.ndarray:
+def _as_result_array(cls: type[Function], ctx: Function, result: Any) -> np.ndarray:
     """NumPy returns 0-d results as scalars: make them arrays, and keep saved references."""
     if isinstance(result, np.generic):
         array = np.asarray(result)
-        saved = ctx.saved_tensors
+        saved = ctx.saved_tensors or ()
         for s in saved:
             if s is result:  # an op that saved its own output must now save the array
                 ctx.saved_tensors = tuple([array if t is result else t for t in saved])
@@ -372,7 +374,7 @@ def _saved_as_tensors(node: Function, output: Tensor) -> tuple[Any, ...]:
     by_id = {id(t._data): t for t in inputs if isinstance(t, Tensor)}
     by_id[id(output._data)] = output
     mapped = []
-    for i, s in enumerate(node.saved_tensors):
+    for i, s in enumerate(node.saved_tensors or ()):
         # Ops save inputs in their order; prefer that match when two tensors share one array.
         if i < len(inputs) and isinstance(inputs[i], Tensor) and inputs[i]._data is s:
             mapped.append(inputs[i])
@@ -404,7 +406,7 @@ def _run(
         pending[root] = seed
         if root.grad_fn is not None:
             heapq.heappush(ready, (-root.grad_fn._sequence, root))
-    capture = set(capture) if capture else None
+    wanted = set(capture) if capture else None
     captured: dict[Tensor, Any] = {}
     # The loop below runs once per node of every training step: locals and cheap checks
     # first, with the rare cases (version changes, dtype casts, custom ops) behind them.
@@ -418,7 +420,7 @@ def _run(
             grad_output = _run_hooks(output, grad_output)
         if output._retains_grad:
             _accumulate(output, grad_output)
-        if capture and output in capture:
+        if wanted and output in wanted:
             captured[output] = grad_output
         saved = node.saved_tensors
         if saved is None:
@@ -463,7 +465,7 @@ def _run(
 
 def _run_hooks(tensor: Tensor, grad: Any) -> Any:
     """Pass a gradient through the tensor's hooks in order; a hook may return a replacement."""
-    for hook in list(tensor._hooks.values()):
+    for hook in list((tensor._hooks or {}).values()):
         replaced = hook(grad)
         if replaced is not None:
             if shape_of(replaced) != shape_of(grad):

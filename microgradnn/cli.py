@@ -371,7 +371,7 @@ def run_train(args: argparse.Namespace) -> int:
         X_val = None if X_val is None else (X_val - mean) / std
     X = problem.X if mean is None else (problem.X - mean) / std
 
-    outputs = len(problem.classes) if args.loss == "ce" else 1
+    outputs = len(problem.classes) if args.loss == "ce" and problem.classes else 1
     output_activation = nn.Sigmoid if (args.loss == "mse" and problem.embedded) else None
     sizes = [len(problem.features), *hidden, outputs]
     model = nn.MLP(*sizes, activation=ACTIVATIONS[args.activation], output_activation=output_activation, rng=rng)
@@ -395,7 +395,7 @@ def run_train(args: argparse.Namespace) -> int:
     )
     _print_table(problem, problem.X, problem.y, _predictions(model, args.loss, X, problem.classes))
     print(f"final loss ({args.loss}): {losses[-1]:.6g}")
-    if X_val is not None:
+    if X_val is not None and y_val is not None:
         _print_validation(model, loss_fn, args.loss, X_val, y_val, problem.classes)
     if args.predict is not None:
         x = np.array(args.predict, dtype=float)[None, :]

@@ -113,7 +113,8 @@ def save(obj: Any, path: str | os.PathLike[str]) -> None:
     meta = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree}, allow_nan=False)
     arrays[_META] = np.frombuffer(meta.encode("utf-8"), dtype=np.uint8)
     with atomic_write(path) as f:
-        np.savez(f, **arrays)
+        # NumPy's stubs read a ** mapping as its allow_pickle argument.
+        np.savez(f, **arrays)  # type: ignore[arg-type]
 
 
 @contextlib.contextmanager

@@ -78,8 +78,10 @@ def tensors(
     if shape is None:
         shape = shapes()
     if elements is None:
-        width = 32 if np.dtype(dtype) == np.float32 else 64
-        elements = st.floats(-3, 3, allow_nan=False, allow_infinity=False, width=width)
+        if np.dtype(dtype) == np.float32:
+            elements = st.floats(-3, 3, allow_nan=False, allow_infinity=False, width=32)
+        else:
+            elements = st.floats(-3, 3, allow_nan=False, allow_infinity=False, width=64)
     return hnp.arrays(dtype, shape, elements=elements).map(lambda a: Tensor(a, requires_grad=requires_grad))
 
 

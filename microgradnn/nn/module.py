@@ -75,12 +75,11 @@ class Module:
 
     # -------------------------------------------------------------- registration
     def __setattr__(self, name: str, value: Any) -> None:
-        registries = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
-        if registries[0] is None:
+        params, modules = self.__dict__.get("_parameters"), self.__dict__.get("_modules")
+        if params is None or modules is None:
             raise AttributeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes such as {name!r}"
             )
-        params, modules = registries
         params.pop(name, None)
         modules.pop(name, None)
         if isinstance(value, Parameter):
@@ -308,14 +307,18 @@ class ModuleList(Module):
             self.append(module)
         return self
 
+    def _list(self) -> list[Module]:
+        # The modules in order (a list holds no None entries, which add_module allows).
+        return [m for m in self._modules.values() if m is not None]
+
     def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+        return self._list()[index]
 
     def __len__(self) -> int:
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(list(self._modules.values()))
+        return iter(self._list())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """A ModuleList holds modules; it does not run them."""
@@ -339,6 +342,6 @@ class Sequential(ModuleList):
 
     def forward(self, x: Any) -> Any:
         """Run each module in turn."""
-        for module in self._modules.values():
+        for module in self._list():
             x = module(x)
         return x

@@ -16,9 +16,10 @@ from ..tensor import Tensor
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
-def _with_grads(parameters: Iterable[Tensor] | Tensor) -> list[Tensor]:
+def _with_grads(parameters: Iterable[Tensor] | Tensor) -> list[tuple[Tensor, np.ndarray]]:
+    """Each parameter that has a gradient, with that gradient."""
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    return [p for p in params if p.grad is not None]
+    return [(p, p.grad) for p in params if p.grad is not None]
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm_type: float = 2.0) -> float:
@@ -41,13 +42,13 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     if not params:
         return 0.0
     if norm_type == math.inf:
-        total = max(float(np.abs(p.grad).max(initial=0.0)) for p in params)
+        total = max(float(np.abs(g).max(initial=0.0)) for _, g in params)
     else:
-        total = float(sum(float(np.sum(np.abs(p.grad) ** norm_type)) for p in params) ** (1.0 / norm_type))
+        total = sum(float(np.sum(np.abs(g) ** norm_type)) for _, g in params) ** (1.0 / norm_type)
     scale = max_norm / (total + 1e-6)  # PyTorch's epsilon keeps a zero norm from dividing by zero
     if scale < 1:
-        for p in params:
-            p.grad = (p.grad * scale).astype(p.grad.dtype, copy=False)
+        for p, g in params:
+            p.grad = (g * scale).astype(g.dtype, copy=False)
     return total
 
 
@@ -62,5 +63,5 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float) -
     """
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
-    for p in _with_grads(parameters):
-        np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+    for _, g in _with_grads(parameters):
+        np.clip(g, -clip_value, clip_value, out=g)

@@ -501,12 +501,12 @@ class _Extremum(Function):
     wins: Callable[..., np.ndarray]
 
     @classmethod
-    def forward(cls, ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:  # type: ignore[override]
+    def forward(cls, ctx: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctx.save_for_backward(a, b)
         return cls.pick(a, b)
 
     @classmethod
-    def backward(cls, ctx: Any, g: Any) -> tuple[Any, Any]:  # type: ignore[override]
+    def backward(cls, ctx: Any, g: Any) -> tuple[Any, Any]:
         a, b = (backmath.constant(v) for v in ctx.saved_tensors)
         dtype = np.result_type(a, b)
         share_a = cls.wins(a, b).astype(dtype) + (a == b) * dtype.type(0.5)

@@ -8,7 +8,8 @@ size 1), then spreads it over the input.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -81,8 +82,9 @@ class Sum(_Reduction):
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = _Reduction.prepare(ctx, x, axis, keepdims)
-        # The ufunc's own reduce: x.sum() takes a detour through Python code in NumPy.
-        return np.add.reduce(x, axis=axes, keepdims=keepdims)
+        # The ufunc's own reduce: x.sum() takes a detour through Python code in NumPy. (NumPy's
+        # stubs overload reduce on a literal keepdims, so a bool argument matches none.)
+        return np.add.reduce(x, axis=axes, keepdims=keepdims)  # type: ignore[call-overload]
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -98,7 +100,8 @@ class Mean(_Reduction):
         axes = _Reduction.prepare(ctx, x, axis, keepdims)
         ctx.count = x.size if axes is None else math.prod(x.shape[a] for a in axes)
         # The sum and one division, as np.mean computes it, minus its detour through Python.
-        return np.add.reduce(x, axis=axes, keepdims=keepdims) / ctx.count
+        total = np.add.reduce(x, axis=axes, keepdims=keepdims)  # type: ignore[call-overload]
+        return total / ctx.count
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
@@ -109,9 +112,11 @@ class _Extreme(_Reduction):
     """max or min over axes; tied entries share the gradient evenly (as PyTorch's amax)."""
 
     __slots__ = ()
+    #: The NumPy reduction (np.maximum.reduce or np.minimum.reduce), set by each subclass.
+    reduce: ClassVar[Callable[..., np.ndarray]]
 
     @classmethod
-    def forward(cls, ctx: Any, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:  # type: ignore[override]
+    def forward(cls, ctx: Any, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
         axes = _Reduction.prepare(ctx, x, axis, keepdims)
         if x.size == 0:
             raise ShapeError(f"{cls.name}: cannot reduce an empty tensor of shape {x.shape}")
@@ -182,7 +187,7 @@ class LogSumExp(_Reduction):
         return _Reduction.to_kept(ctx, g) * backmath.exp(x - (out if ctx.kept is None else out.reshape(ctx.kept)))
 
 
-def stable_logsumexp(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+def stable_logsumexp(x: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarray:
     """log(sum(exp(x))) over ``axes`` with kept dims, shifting by the maximum first."""
     shift = x.max(axis=axes, keepdims=True)
     # A slice that is all -inf (or inf) would give nan after shifting; shift it by 0 instead.

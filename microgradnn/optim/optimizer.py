@@ -120,7 +120,7 @@ class Optimizer:
     # ------------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, Any]:
         """Hyper-parameters and per-parameter state (copies), parameters named by position."""
-        index = {}
+        index: dict[Tensor, int] = {}
         groups = []
         for group in self.param_groups:
             ids = []
