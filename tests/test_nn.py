@@ -108,9 +108,10 @@ def test_load_state_dict_lists_every_problem_and_changes_nothing():
     bad["extra"] = np.zeros(1)
     bad["body.0.weight"] = np.zeros((4, 3))
     bad["heads.0.bias"] = np.full(1, 9.0)
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(RuntimeError) as info:
         net.load_state_dict(bad)
     message = str(info.value)
+    assert message.startswith("Error(s) in loading state_dict for Net")
     assert "missing key: scale" in message and "unexpected key: extra" in message
     assert "body.0.weight: shape (4, 3) in the state dict, (3, 4) in the model" in message
     for name, value in net.state_dict().items():

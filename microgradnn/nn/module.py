@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -33,7 +33,9 @@ class Parameter(Tensor):
 
 
 class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` did not match.
+    """What ``load_state_dict(strict=False)`` did not match: the model's parameters the state
+    dict lacks, and the state dict's names the model lacks. (With ``strict=True``, the
+    default, either one raises RuntimeError instead, as a shape mismatch always does.)
 
     >>> import microgradnn as mg
     >>> mg.nn.Dense(2, 1).load_state_dict({}, strict=False)
@@ -233,12 +235,30 @@ class Module:
         cannot change behind your back)."""
         return OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters, each cast to its parameter's dtype.
 
         Checks everything first: with ``strict=True``, missing or unexpected keys raise, and a
-        shape mismatch always raises, listing every problem; on an error nothing changes.
+        shape mismatch always raises, a RuntimeError listing every problem on its own line (as
+        PyTorch's does); on an error nothing changes. Anything but a mapping of names to arrays
+        (a list, a Tensor, a file name) raises TypeError.
+
+        >>> import microgradnn as mg
+        >>> mg.nn.Dense(2, 1).load_state_dict({"weight": [[1.0, 2.0]], "scale": 3.0})
+        Traceback (most recent call last):
+        ...
+        RuntimeError: Error(s) in loading state_dict for Dense (nothing was changed):
+          weight: shape (1, 2) in the state dict, (2, 1) in the model
+          missing key: bias
+          unexpected key: scale
         """
+        if not isinstance(state_dict, Mapping):
+            is_path = isinstance(state_dict, (str, bytes)) or hasattr(state_dict, "__fspath__")
+            hint = " (to read a file, pass mg.load(path))" if is_path else ""
+            raise TypeError(
+                f"load_state_dict expects a mapping of parameter names to arrays, such as model.state_dict(), "
+                f"not {type(state_dict).__name__}{hint}"
+            )
         own = dict(self.named_parameters())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -261,8 +281,11 @@ class Module:
         if strict:
             problems += [f"missing key: {k}" for k in missing] + [f"unexpected key: {k}" for k in unexpected]
         if problems:
-            raise KeyError(
-                f"load_state_dict into {type(self).__name__} failed, nothing was changed:\n  " + "\n  ".join(problems)
+            # RuntimeError, as PyTorch: a KeyError would print its message as a quoted repr,
+            # newlines escaped.
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__} (nothing was changed):\n  "
+                + "\n  ".join(problems)
             )
         for name, array in values.items():
             own[name].data = np.array(array, copy=True)
