@@ -8,6 +8,7 @@ on stderr, exit status 2, and no output file written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -21,12 +22,12 @@ from . import __version__, nn, optim
 from .autograd import no_grad
 from .data import DataError, DataLoader, TensorDataset, load_csv, read_csv, train_test_split
 from .gradcheck import GradcheckReport, gradcheck, gradcheck_module
-from .io import CheckpointError, atomic_write, load, save
+from .io import CheckpointError, atomic_write, check_destination, load, save
 from .tensor import Tensor
 from .viz import require_matplotlib, save_loss_curve, to_dot
 
 MODEL_KIND = "microgradnn-cli-model"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: safetensors files, with the target's scaling
 
 # The embedded tables. Trask's: three 0/1 inputs, target = XOR of the first two (the third
 # input is always 1, a bias). The first tutorial's: target = the first input.
@@ -37,7 +38,10 @@ DATASETS = {
 # Hidden layers when --hidden is not given: the tutorials' shapes, and one layer of 4 for CSV.
 DEFAULT_HIDDEN = {"trask": [4], "neuron": [], "csv": [4]}
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+# Learning rates when --lr is not given: the tutorials' 1.0 on the embedded tables, and rates
+# that train every table bundled with scikit-learn (standardised) on CSV data.
 DEFAULT_LR = {"sgd": 1.0, "momentum": 0.5, "adam": 0.01, "rmsprop": 0.01}
+DEFAULT_LR_CSV = {"sgd": 0.1, "momentum": 0.01, "adam": 0.01, "rmsprop": 0.01}
 
 
 class UsageError(ValueError):
@@ -52,14 +56,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
+
+
+def _seed(text: str) -> int:
+    return _whole_number(text, 0)
 
 
 def _non_negative_float(text: str) -> float:
@@ -139,12 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="sgd (default), momentum (SGD with 0.9), adam or rmsprop",
     )
     train.add_argument(
-        "--lr", type=_non_negative_float, help="learning rate (default: sgd 1.0, momentum 0.5, adam 0.01, rmsprop 0.01)"
+        "--lr",
+        type=_non_negative_float,
+        help=(
+            "learning rate (default: sgd 1.0, momentum 0.5 on the embedded tables, 0.1 and 0.01 on CSV "
+            "data; adam and rmsprop 0.01)"
+        ),
     )
     train.add_argument("--epochs", type=_positive_int, default=10_000, help="passes over the data (default 10000)")
     train.add_argument("--batch-size", type=_positive_int, help="rows per step (default: all rows)")
     train.add_argument(
-        "--seed", type=int, default=1, help="seed for initial weights, shuffling and the split (default 1)"
+        "--seed", type=_seed, default=1, help="seed for initial weights, shuffling and the split (default 1)"
     )
     train.add_argument(
         "--loss",
@@ -166,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="hold out this fraction of rows for validation",
     )
     train.add_argument(
-        "--save", metavar="MODEL.npz", help="save the trained model (architecture, feature names, scaling, weights)"
+        "--save",
+        metavar="MODEL.safetensors",
+        help="save the trained model (architecture, feature names, scaling, weights)",
     )
     train.add_argument("--predict", type=_numbers, metavar="X1,X2,...", help="print the prediction for one input")
     train.add_argument(
@@ -180,14 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", metavar="loss.png", help="save the loss curve (needs the plot extra: pip install 'microgradnn[plot]')"
     )
     train.add_argument(
-        "--graph", metavar="graph.dot", help="save the computation graph of one forward pass and loss, as Graphviz DOT"
+        "--graph",
+        metavar="graph.dot",
+        help="save the computation graph of one forward pass and loss, as Graphviz DOT (- for standard output)",
     )
     train.set_defaults(run=run_train)
 
     predict = commands.add_parser(
         "predict", help="predict with a saved model", description="Print one prediction per CSV row."
     )
-    predict.add_argument("model", metavar="MODEL.npz", help="a model saved by `microgradnn train --save`")
+    predict.add_argument("model", metavar="MODEL.safetensors", help="a model saved by `microgradnn train --save`")
     predict.add_argument(
         "--data", metavar="FILE.csv", help="CSV with the training feature columns (default: read stdin)"
     )
@@ -198,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every built-in op and layer against finite differences",
         description="Run gradcheck on every built-in operation and layer and print the errors.",
     )
-    check.add_argument("--seed", type=int, default=0, help="seed for the random inputs (default 0)")
+    check.add_argument("--seed", type=_seed, default=0, help="seed for the random inputs (default 0)")
     check.set_defaults(run=run_gradcheck)
     return parser
 
@@ -229,15 +250,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # ------------------------------------------------------------------ train
+#: The largest model the command line builds (weights and biases): larger is surely a typo.
+MAX_WEIGHTS = 10**8
+#: More distinct values than this in a --loss ce target is a numeric target, not classes.
+MAX_CLASSES = 100
+
+
 @dataclass
 class Problem:
     """What a training run works on, after reading and checking the input."""
 
     X: np.ndarray
-    y: np.ndarray
+    y: np.ndarray  # float64 numbers, or strings (class names)
     features: list[str]
     target: str
-    classes: list[float] | None  # class labels, for --loss ce
+    classes: list[Any] | None  # class labels in sorted order, for --loss ce (and bce with names)
     embedded: bool
 
 
@@ -255,34 +282,82 @@ def _load_problem(args: argparse.Namespace) -> Problem:
 
 
 def _prepare_targets(problem: Problem, loss: str) -> np.ndarray:
-    """Targets in the form the loss wants: (N, 1) floats, or class indices for ce."""
-    y = problem.y
-    if loss == "ce":
-        if np.any(y != np.round(y)):
-            bad = y[y != np.round(y)][0]
-            raise UsageError(f"--loss ce needs whole-number class labels in column {problem.target!r}, found {bad:g}")
-        labels = sorted(set(y.tolist()))
-        if len(labels) < 2:
-            raise UsageError(f"--loss ce needs at least 2 classes in column {problem.target!r}, found {len(labels)}")
+    """Targets in the form the loss wants: (N, 1) floats, or class indices for ce.
+
+    Class labels (names, or whole numbers for ce) are kept in sorted order in
+    ``problem.classes``; for bce with names, the second is the positive class.
+    """
+    y, column = problem.y, repr(problem.target)
+    names = y.dtype.kind == "U"
+    if loss == "mse":
+        if names:
+            raise UsageError(
+                f"--loss mse needs a numeric target; column {column} holds names such as {y[0]!r}: "
+                "use --loss ce (or bce for two classes)"
+            )
+        return y.reshape(-1, 1)
+    labels = sorted(set(y.tolist()))
+    if loss == "bce":
+        if not names:
+            if y.min() < 0 or y.max() > 1:
+                raise UsageError(
+                    f"--loss bce needs targets in [0, 1] in column {column}, found {y.min():g} to {y.max():g}"
+                )
+            return y.reshape(-1, 1)
+        if len(labels) != 2:
+            raise UsageError(f"--loss bce needs exactly 2 classes in column {column}, found {len(labels)}")
         problem.classes = labels
-        return np.searchsorted(np.array(labels), y)
-    if loss == "bce" and (y.min() < 0 or y.max() > 1):
+        return (y == labels[1]).astype(float).reshape(-1, 1)
+    if not names and np.any(y != np.round(y)):
+        bad = y[y != np.round(y)][0]
         raise UsageError(
-            f"--loss bce needs targets in [0, 1] in column {problem.target!r}, found {y.min():g} to {y.max():g}"
+            f"--loss ce needs whole-number class labels in column {column}, found {bad:g}; "
+            "for a numeric target use --loss mse"
         )
-    return y.reshape(-1, 1)
+    if len(labels) > MAX_CLASSES:
+        raise UsageError(
+            f"--loss ce takes at most {MAX_CLASSES} classes, and column {column} has {len(labels)} distinct "
+            "values; for a numeric target use --loss mse"
+        )
+    if len(labels) < 2:
+        raise UsageError(f"--loss ce needs at least 2 classes in column {column}, found {len(labels)}")
+    problem.classes = labels
+    return np.searchsorted(np.array(labels), y)
 
 
-def _check_output_path(path: str | None, option: str) -> None:
-    if path is None:
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UsageError(f"{option} {path}: the folder {directory} does not exist")
-    if os.path.isdir(path):
-        raise UsageError(f"{option} {path}: is a folder")
-    if not os.access(directory, os.W_OK):
-        raise UsageError(f"{option} {path}: cannot write in {directory}")
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: through links, ``..`` and different spellings."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they lead
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before anything runs, every output that could not be written or that would
+    destroy something: an input file, another output, a device, a folder."""
+    outputs = [(option, path) for option, path in (("--save", args.save), ("--plot", args.plot)) if path]
+    if args.graph and args.graph != "-":  # "-" is standard output
+        outputs.append(("--graph", args.graph))
+    for i, (option, path) in enumerate(outputs):
+        if args.data is not None and _same_file(path, args.data):
+            raise UsageError(f"{option} {path} is the input file (--data {args.data}): refusing to write over it")
+        for other_option, other in outputs[:i]:
+            if _same_file(path, other):
+                raise UsageError(f"{option} {path} and {other_option} {other} are the same file: give each its own")
+        try:
+            check_destination(path)
+        except (OSError, ValueError) as err:
+            raise UsageError(f"{option}: {err}") from None
+
+
+def _check_model_size(sizes: list[int]) -> None:
+    weights = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    if weights > MAX_WEIGHTS:
+        raise UsageError(
+            f"the model {' -> '.join(map(str, sizes))} would have {weights:,} weights, more than "
+            f"{MAX_WEIGHTS:,}: use smaller --hidden sizes"
+        )
 
 
 def _check_matplotlib() -> None:
@@ -306,26 +381,61 @@ def _make_optimizer(name: str, params: Any, lr: float) -> optim.Optimizer:
     return optim.RMSprop(params, lr=lr)
 
 
-def _predictions(model: nn.Module, loss: str, X: np.ndarray, classes: list[float] | None) -> np.ndarray:
-    """What the model predicts for rows X: a value, a probability, or a class label."""
+@dataclass
+class Scaling:
+    """Standardisation of features and of a regression target, from the training rows."""
+
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    target_mean: float = 0.0
+    target_std: float = 1.0
+
+    @classmethod
+    def fit(cls, X: np.ndarray, y: np.ndarray, features: bool, target: bool) -> Scaling:
+        """The scaling of training rows ``X`` and (for a numeric target) ``y``."""
+        scaling = cls()
+        if features:
+            std = X.std(axis=0)
+            scaling.mean, scaling.std = X.mean(axis=0), np.where(std > 0, std, 1.0)  # a constant column stays
+        if target:
+            std_y = float(y.std())
+            scaling.target_mean, scaling.target_std = float(y.mean()), std_y if std_y > 0 else 1.0
+        return scaling
+
+    def features(self, X: np.ndarray) -> np.ndarray:
+        """``X`` standardised (as it is, without feature scaling)."""
+        return X if self.mean is None or self.std is None else (X - self.mean) / self.std
+
+    def target(self, y: np.ndarray) -> np.ndarray:
+        """A numeric target standardised."""
+        return (y - self.target_mean) / self.target_std
+
+    def untarget(self, y: np.ndarray) -> np.ndarray:
+        """Predictions in the target's own units."""
+        return y * self.target_std + self.target_mean
+
+
+def _predictions(model: nn.Module, loss: str, X: np.ndarray, classes: list[Any] | None, scaling: Scaling) -> np.ndarray:
+    """What the model predicts for (standardised) rows X: a value, a probability, or a class."""
     with no_grad():
         out = model(Tensor(X)).data
     if loss == "bce":
-        return 1 / (1 + np.exp(-np.clip(out[:, 0], -500, 500)))
+        probability = 1 / (1 + np.exp(-np.clip(out[:, 0], -500, 500)))
+        return probability if classes is None else np.array(classes)[(probability > 0.5).astype(int)]
     if loss == "ce":
         return np.array(classes)[out.argmax(axis=1)]
-    return out[:, 0]
+    return scaling.untarget(out[:, 0])
 
 
-def _format(value: float) -> str:
-    return f"{value:.6g}"
+def _format(value: Any) -> str:
+    return value if isinstance(value, str) else f"{value:.6g}"
 
 
 def _print_table(problem: Problem, X: np.ndarray, y: np.ndarray, predictions: np.ndarray, limit: int = 10) -> None:
     header = problem.features + [f"target ({problem.target})", "prediction"]
     rows = [
         [_format(v) for v in x] + [_format(t), _format(p)]
-        for x, t, p in zip(X[:limit], y[:limit], predictions[:limit], strict=True)
+        for x, t, p in zip(X[:limit], y[:limit].tolist(), predictions[:limit].tolist(), strict=True)
     ]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
@@ -338,8 +448,7 @@ def _print_table(problem: Problem, X: np.ndarray, y: np.ndarray, predictions: np
 def run_train(args: argparse.Namespace) -> int:
     """``microgradnn train``."""
     # Everything is checked before any training, so that bad input writes no file.
-    for path, option in ((args.save, "--save"), (args.plot, "--plot"), (args.graph, "--graph")):
-        _check_output_path(path, option)
+    _check_outputs(args)
     if args.plot:
         _check_matplotlib()
     problem = _load_problem(args)
@@ -348,6 +457,9 @@ def run_train(args: argparse.Namespace) -> int:
         hidden = args.hidden
     else:
         hidden = DEFAULT_HIDDEN[(args.dataset or "trask") if problem.embedded else "csv"]
+    outputs = len(problem.classes) if args.loss == "ce" and problem.classes else 1
+    sizes = [len(problem.features), *hidden, outputs]
+    _check_model_size(sizes)
     if args.predict is not None and len(args.predict) != len(problem.features):
         raise UsageError(
             f"--predict has {len(args.predict)} values; the model takes "
@@ -361,49 +473,62 @@ def run_train(args: argparse.Namespace) -> int:
             side = "validation" if len(X_val) == 0 else "training"
             raise UsageError(f"--val-split {args.val_split} leaves no rows for {side} out of {len(problem.X)}")
     else:
-        X_train, y_train, X_val, y_val = problem.X, targets, None, None
-    # Standardise with the training rows' statistics only, so validation stays unseen.
-    mean = std = None
-    if not problem.embedded and not args.no_standardize:
-        mean, std = X_train.mean(axis=0), X_train.std(axis=0)
-        std = np.where(std > 0, std, 1.0)  # a constant column stays as it is
-        X_train = (X_train - mean) / std
-        X_val = None if X_val is None else (X_val - mean) / std
-    X = problem.X if mean is None else (problem.X - mean) / std
+        X_train, X_val, y_train, y_val = problem.X, None, targets, None
+    # Standardise with the training rows' statistics only, so validation stays unseen. A
+    # regression target is standardised too: then one learning rate suits every table.
+    standardize = not problem.embedded and not args.no_standardize
+    scaling = Scaling.fit(X_train, y_train, features=standardize, target=standardize and args.loss == "mse")
+    X_train = scaling.features(X_train)
+    X_val = None if X_val is None else scaling.features(X_val)
+    if args.loss == "mse":
+        y_train = scaling.target(y_train)
+        y_val = None if y_val is None else scaling.target(y_val)
+    X = scaling.features(problem.X)
 
-    outputs = len(problem.classes) if args.loss == "ce" and problem.classes else 1
     output_activation = nn.Sigmoid if (args.loss == "mse" and problem.embedded) else None
-    sizes = [len(problem.features), *hidden, outputs]
     model = nn.MLP(*sizes, activation=ACTIVATIONS[args.activation], output_activation=output_activation, rng=rng)
     loss_fn = _loss_function(args.loss)
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    lr = args.lr if args.lr is not None else (DEFAULT_LR if problem.embedded else DEFAULT_LR_CSV)[args.optimizer]
     optimizer = _make_optimizer(args.optimizer, model.parameters(), lr)
     y_train_t = Tensor(y_train) if args.loss != "ce" else y_train
 
+    # With the graph on standard output, the report goes to stderr: stdout holds DOT alone.
+    report = sys.stderr if args.graph == "-" else sys.stdout
     if args.gradcheck:
         # A full check costs two loss evaluations per weight: large models get random projections.
         fast = sum(p.size for p in model.parameters()) > 1_000
-        print(gradcheck_module(model, loss_fn, Tensor(X_train), y_train_t, raise_exception=False, fast_mode=fast))
+        report_ = gradcheck_module(model, loss_fn, Tensor(X_train), y_train_t, raise_exception=False, fast_mode=fast)
+        print(report_, file=report)
     if args.graph:
         graph = to_dot(loss_fn(model(Tensor(X_train)), y_train_t))
 
     losses = _train_loop(model, loss_fn, optimizer, X_train, y_train, args, rng)
+    # Report mse in the target's own units (training ran on the standardised target).
+    losses = [v * scaling.target_std**2 for v in losses] if args.loss == "mse" else losses
+    # A rise by a factor of 10 is divergence (a noisy or stuck run may rise a little).
+    if len(losses) > 1 and losses[-1] > 10 * losses[0]:
+        raise UsageError(
+            f"training diverged: the loss rose from {losses[0]:.6g} (epoch 1) to {losses[-1]:.6g} "
+            f"(epoch {len(losses)}); try a smaller --lr"
+        )
 
     print(
         f"{'dataset ' + (args.dataset or 'trask') if problem.embedded else args.data}: {len(X)} rows, "
-        f"model {' -> '.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr:g}, {args.epochs} epochs"
+        f"model {' -> '.join(map(str, sizes))} ({args.activation}), {args.optimizer} lr={lr:g}, {args.epochs} epochs",
+        file=report,
     )
-    _print_table(problem, problem.X, problem.y, _predictions(model, args.loss, X, problem.classes))
-    print(f"final loss ({args.loss}): {losses[-1]:.6g}")
+    with contextlib.redirect_stdout(report):
+        _print_table(problem, problem.X, problem.y, _predictions(model, args.loss, X, problem.classes, scaling))
+    print(f"final loss ({args.loss}): {losses[-1]:.6g}", file=report)
     if X_val is not None and y_val is not None:
-        _print_validation(model, loss_fn, args.loss, X_val, y_val, problem.classes)
+        with contextlib.redirect_stdout(report):
+            _print_validation(model, loss_fn, args.loss, X_val, y_val, problem.classes, scaling)
     if args.predict is not None:
-        x = np.array(args.predict, dtype=float)[None, :]
-        if mean is not None:
-            x = (x - mean) / std
+        x = scaling.features(np.array([args.predict]))
         print(
             f"prediction for [{', '.join(_format(v) for v in args.predict)}]: "
-            f"{_format(_predictions(model, args.loss, x, problem.classes)[0])}"
+            f"{_format(_predictions(model, args.loss, x, problem.classes, scaling)[0])}",
+            file=report,
         )
 
     if args.save:
@@ -418,30 +543,45 @@ def run_train(args: argparse.Namespace) -> int:
                 "features": problem.features,
                 "target": problem.target,
                 "classes": problem.classes,
-                "scaling": None if mean is None else {"mean": mean, "std": std},
+                "scaling": None if scaling.mean is None else {"mean": scaling.mean, "std": scaling.std},
+                "target_scaling": (
+                    {"mean": scaling.target_mean, "std": scaling.target_std}
+                    if standardize and args.loss == "mse"
+                    else None
+                ),
                 "state": model.state_dict(),
             },
             args.save,
         )
-        print(f"saved the model to {args.save}")
-    if args.graph:
+        print(f"saved the model to {args.save}", file=report)
+    if args.graph == "-":
+        sys.stdout.write(graph + "\n")
+    elif args.graph:
         with atomic_write(args.graph) as f:
             f.write((graph + "\n").encode("utf-8"))
-        print(f"saved the graph to {args.graph}")
+        print(f"saved the graph to {args.graph}", file=report)
     if args.plot:
         save_loss_curve(losses, args.plot, xlabel="epoch")
-        print(f"saved the loss curve to {args.plot}")
+        print(f"saved the loss curve to {args.plot}", file=report)
     return 0
 
 
 def _print_validation(
-    model: nn.Module, loss_fn: nn.Module, loss: str, X: np.ndarray, y: np.ndarray, classes: list[float] | None
+    model: nn.Module,
+    loss_fn: nn.Module,
+    loss: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    classes: list[Any] | None,
+    scaling: Scaling,
 ) -> None:
     with no_grad():
         value = loss_fn(model(Tensor(X)), Tensor(y) if loss != "ce" else y).item()
+    if loss == "mse":
+        value *= scaling.target_std**2
     line = f"validation loss: {value:.6g} on {len(X)} rows"
     if loss == "ce":
-        accuracy = np.mean(_predictions(model, "ce", X, classes) == np.array(classes)[y])
+        accuracy = np.mean(_predictions(model, "ce", X, classes, scaling) == np.array(classes)[y])
         line += f", accuracy {accuracy:.1%}"
     print(line)
 
@@ -480,22 +620,110 @@ def _train_loop(
                 rows += n
             losses.append(total / rows)
             if not math.isfinite(losses[-1]):
-                raise UsageError(f"the loss became {losses[-1]} at epoch {epoch + 1}; try a smaller --lr")
+                raise UsageError(
+                    f"training diverged: the loss became {losses[-1]} at epoch {epoch + 1}; try a smaller --lr"
+                )
             if epoch % report_every == 0 or epoch == args.epochs - 1:
                 bar.set_postfix(loss=f"{losses[-1]:.4g}", refresh=False)
     return losses
 
 
 # ------------------------------------------------------------------ predict
+def _model_error(path: str, what: str) -> UsageError:
+    return UsageError(f"{path}: not a usable model file: {what}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_model(saved: Any, path: str) -> None:
+    """Check a model file's description against its weights before anything is built, so an
+    edited or hostile file is refused in one line (never a traceback, a huge allocation, or
+    predictions made with a scaling that does not fit)."""
+    if not isinstance(saved, dict) or saved.get("kind") != MODEL_KIND:
+        raise UsageError(f"{path} is a checkpoint but not a model saved by `microgradnn train --save`")
+    if saved.get("version") != MODEL_VERSION:
+        raise UsageError(
+            f"{path} is model format version {saved.get('version')}; this microgradnn reads {MODEL_VERSION}"
+        )
+    fields = ("sizes", "activation", "output", "loss", "features", "target", "classes", "scaling", "state")
+    missing = [f for f in (*fields, "target_scaling") if f not in saved]
+    if missing:
+        raise _model_error(path, f"no {', '.join(missing)}")
+    sizes, loss, classes = saved["sizes"], saved["loss"], saved["classes"]
+    if not isinstance(sizes, list) or len(sizes) < 2 or not all(_is_int(n) and n >= 1 for n in sizes):
+        raise _model_error(path, f"sizes must be a list of at least two positive whole numbers, not {sizes!r}")
+    if saved["activation"] not in ACTIVATIONS:
+        raise _model_error(path, f"unknown activation {saved['activation']!r}")
+    if saved["output"] not in ("sigmoid", "none"):
+        raise _model_error(path, f"unknown output {saved['output']!r}")
+    if loss not in ("mse", "bce", "ce"):
+        raise _model_error(path, f"unknown loss {loss!r}")
+    features = saved["features"]
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features) or not features:
+        raise _model_error(path, "features must be a list of column names")
+    if len(features) != sizes[0] or len(set(features)) != len(features):
+        raise _model_error(path, f"{len(features)} features (some repeated?) for a model of {sizes[0]} inputs")
+    if not isinstance(saved["target"], str):
+        raise _model_error(path, "the target must be a column name")
+    _check_classes(classes, loss, sizes[-1], path)
+    _check_scaling(saved["scaling"], saved["target_scaling"], sizes[0], loss, path)
+    state = saved["state"]
+    if not isinstance(state, dict) or not all(isinstance(v, np.ndarray) for v in state.values()):
+        raise _model_error(path, "state must map names to arrays")
+    stored = sum(v.size for v in state.values())
+    expected = sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True))
+    if stored != expected:
+        # Checked before building the model: its size is then bounded by what the file holds.
+        raise _model_error(path, f"sizes {sizes} need {expected:,} weights but the file holds {stored:,}")
+    for name, value in state.items():
+        if value.dtype.kind != "f" or not np.isfinite(value).all():
+            raise _model_error(path, f"weights {name!r} are not finite floating-point numbers")
+
+
+def _check_classes(classes: Any, loss: str, outputs: int, path: str) -> None:
+    if loss == "mse" or (loss == "bce" and classes is None):
+        if classes is not None:
+            raise _model_error(path, f"a {loss} model has no classes")
+        if outputs != 1:
+            raise _model_error(path, f"a {loss} model has one output, not {outputs}")
+        return
+    want = outputs if loss == "ce" else 2
+    if loss == "bce" and outputs != 1:
+        raise _model_error(path, f"a bce model has one output, not {outputs}")
+    if not isinstance(classes, list) or len(classes) != want or len(set(classes)) != want:
+        raise _model_error(path, f"a {loss} model with {outputs} output(s) needs {want} distinct class labels")
+    if not all(isinstance(c, str) or (isinstance(c, float) and math.isfinite(c)) for c in classes):
+        raise _model_error(path, "class labels must be names or finite numbers")
+
+
+def _check_scaling(scaling: Any, target_scaling: Any, inputs: int, loss: str, path: str) -> None:
+    if scaling is not None:
+        if not isinstance(scaling, dict) or set(scaling) != {"mean", "std"}:
+            raise _model_error(path, "scaling must hold mean and std")
+        for key in ("mean", "std"):
+            value = scaling[key]
+            if not isinstance(value, np.ndarray) or value.shape != (inputs,) or value.dtype.kind != "f":
+                raise _model_error(path, f"the scaling's {key} must be {inputs} numbers, one per feature")
+            if not np.isfinite(value).all():
+                raise _model_error(path, f"the scaling's {key} is not finite")
+        if not (scaling["std"] > 0).all():
+            raise _model_error(path, "the scaling's std must be above 0")
+    if target_scaling is not None:
+        if loss != "mse":
+            raise _model_error(path, f"a {loss} model has no target scaling")
+        if not isinstance(target_scaling, dict) or set(target_scaling) != {"mean", "std"}:
+            raise _model_error(path, "the target scaling must hold mean and std")
+        mean, std = target_scaling["mean"], target_scaling["std"]
+        if not all(isinstance(v, float) and math.isfinite(v) for v in (mean, std)) or std <= 0:
+            raise _model_error(path, "the target scaling must be a finite mean and a std above 0")
+
+
 def run_predict(args: argparse.Namespace) -> int:
     """``microgradnn predict``."""
     saved = load(args.model)
-    if not isinstance(saved, dict) or saved.get("kind") != MODEL_KIND:
-        raise UsageError(f"{args.model} is a checkpoint but not a model saved by `microgradnn train --save`")
-    if saved.get("version") != MODEL_VERSION:
-        raise UsageError(
-            f"{args.model} is model format version {saved.get('version')}; this microgradnn reads {MODEL_VERSION}"
-        )
+    _check_model(saved, args.model)
     if args.data is None and sys.stdin.isatty():
         raise UsageError("give --data FILE.csv, or pipe CSV rows (with a header) on stdin")
     table = read_csv(args.data) if args.data is not None else read_csv(sys.stdin, "<stdin>")
@@ -512,15 +740,21 @@ def run_predict(args: argparse.Namespace) -> int:
             f"{table.source}: unknown column(s) {', '.join(map(repr, extra))} (the model takes {', '.join(features)})"
         )
     X = np.stack([table.column(c) for c in features], axis=1)
+    scaling = Scaling()
     if saved["scaling"] is not None:
-        X = (X - saved["scaling"]["mean"]) / saved["scaling"]["std"]
+        scaling.mean, scaling.std = saved["scaling"]["mean"], saved["scaling"]["std"]
+    if saved["target_scaling"] is not None:
+        scaling.target_mean, scaling.target_std = saved["target_scaling"]["mean"], saved["target_scaling"]["std"]
     model = nn.MLP(
         *saved["sizes"],
         activation=ACTIVATIONS[saved["activation"]],
         output_activation=nn.Sigmoid if saved["output"] == "sigmoid" else None,
     )
-    model.load_state_dict(saved["state"])
-    for value in _predictions(model, saved["loss"], X, saved["classes"]):
+    try:
+        model.load_state_dict(saved["state"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as err:
+        raise _model_error(args.model, " ".join(str(err).split())) from None
+    for value in _predictions(model, saved["loss"], scaling.features(X), saved["classes"], scaling).tolist():
         print(_format(value))
     return 0
 

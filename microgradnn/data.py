@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -19,14 +20,14 @@ import numpy as np
 from .creation import default_generator
 from .tensor import Tensor
 
-__all__ = ["TensorDataset", "DataLoader", "train_test_split", "load_csv", "read_csv", "CSVData", "DataError"]
+__all__ = ["TensorDataset", "DataLoader", "collate", "train_test_split", "load_csv", "read_csv", "CSVData", "DataError"]
 
 
 class DataError(ValueError):
     """Data that cannot be used as given: the message names the file, row and column.
 
     >>> import io
-    >>> read_csv(io.StringIO("a,b\\n1,x\\n"))
+    >>> read_csv(io.StringIO("a,b\\n1,x\\n")).values
     Traceback (most recent call last):
     ...
     microgradnn.data.DataError: <stdin>: row 1, column 'b': 'x' is not a number
@@ -58,28 +59,75 @@ class TensorDataset:
         return tuple(a[index] for a in self.arrays)
 
 
-class DataLoader:
-    """Batches from a dataset, as Tensors (floating arrays) or arrays (integer labels).
+def collate(samples: Sequence[Any]) -> Any:
+    """Stack a list of samples into one batch, as PyTorch's ``default_collate`` does.
 
-    ``shuffle=True`` draws a new order each pass from ``rng`` (default: the generator that
-    ``manual_seed`` resets), so runs repeat exactly from a seed.
+    Samples that are tuples or lists give a tuple of batches (one per field); dicts give a
+    dict; numbers, arrays and Tensors are stacked along a new first axis. A floating batch
+    becomes a Tensor; an integer or boolean one (class labels, indices) stays an ndarray.
+
+    >>> import numpy as np, microgradnn as mg
+    >>> xb, yb = mg.data.collate([(np.array([1.0, 2.0]), 0), (np.array([3.0, 4.0]), 1)])
+    >>> xb.shape, yb.tolist()
+    ((2, 2), [0, 1])
+    """
+    first = samples[0]
+    if isinstance(first, (tuple, list)):
+        sizes = {len(sample) for sample in samples}
+        if len(sizes) != 1:
+            raise ValueError(f"collate: samples have different numbers of fields {sorted(sizes)}")
+        return tuple(collate(field) for field in zip(*samples, strict=True))
+    if isinstance(first, dict):
+        return {key: collate([sample[key] for sample in samples]) for key in first}
+    arrays = [sample.data if isinstance(sample, Tensor) else np.asarray(sample) for sample in samples]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"collate: samples of different shapes {sorted(shapes)} cannot be stacked into a batch")
+    return _as_batch(np.stack(arrays))
+
+
+def _as_batch(array: np.ndarray) -> Any:
+    """Floating rows become a Tensor; integer and boolean ones (labels) stay an ndarray."""
+    return Tensor(array) if array.dtype.kind == "f" else array
+
+
+class DataLoader:
+    """Batches from a dataset: floating batches as Tensors, integer ones (labels) as arrays.
+
+    The dataset is a :class:`TensorDataset` (batches are tuples, one per array), one array or
+    Tensor (batches of its rows), or any sequence of samples with ``len`` and indexing, such
+    as a list of ``(x, y)`` pairs, whose samples are stacked by :func:`collate` into
+    ``(xb, yb)``. ``shuffle=True`` draws a new order each pass from ``rng`` (default: the
+    generator that ``manual_seed`` resets), so runs repeat exactly from a seed.
 
     >>> import numpy as np, microgradnn as mg
     >>> ds = mg.data.TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
     >>> [y.tolist() for _, y in mg.data.DataLoader(ds, batch_size=2)]
     [[0, 1], [2, 3], [4]]
+    >>> [xb.shape for xb in mg.data.DataLoader(np.zeros((5, 3)), batch_size=2)]
+    [(2, 3), (2, 3), (1, 3)]
+    >>> pairs = [(np.full(2, float(i)), i) for i in range(3)]
+    >>> [(xb.shape, yb.tolist()) for xb, yb in mg.data.DataLoader(pairs, batch_size=2)]
+    [((2, 2), [0, 1]), ((1, 2), [2])]
     """
 
     def __init__(
         self,
-        dataset: TensorDataset,
+        dataset: Any,
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
         rng: np.random.Generator | None = None,
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                f"DataLoader: the dataset must support len() and indexing (a TensorDataset, an array, or a "
+                f"list of samples), not {type(dataset).__name__}"
+            )
+        if isinstance(dataset, (np.ndarray, Tensor)) and dataset.ndim == 0:
+            raise ValueError("DataLoader: a 0-d array has no rows to batch")
         self.dataset, self.batch_size, self.shuffle, self.drop_last, self.rng = (
             dataset,
             batch_size,
@@ -92,7 +140,7 @@ class DataLoader:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+    def __iter__(self) -> Iterator[Any]:
         n = len(self.dataset)
         order = (
             (self.rng if self.rng is not None else default_generator()).permutation(n) if self.shuffle else np.arange(n)
@@ -101,7 +149,16 @@ class DataLoader:
             index = order[start : start + self.batch_size]
             if self.drop_last and len(index) < self.batch_size:
                 return
-            yield tuple(Tensor(part) if part.dtype.kind == "f" else part for part in self.dataset[index])
+            yield self._batch(index)
+
+    def _batch(self, index: np.ndarray) -> Any:
+        dataset = self.dataset
+        # Arrays are indexed with the whole batch at once; other datasets one sample at a time.
+        if isinstance(dataset, TensorDataset):
+            return tuple(_as_batch(part) for part in dataset[index])
+        if isinstance(dataset, (np.ndarray, Tensor)):
+            return _as_batch(np.asarray(dataset.data if isinstance(dataset, Tensor) else dataset)[index])
+        return collate([dataset[int(i)] for i in index])
 
 
 def train_test_split(
@@ -125,9 +182,18 @@ def train_test_split(
     return X[train], X[test], y[train], y[test]
 
 
+# A numeric cell: an optional sign, ASCII digits with an optional decimal point, and an optional
+# exponent. float() alone would also take "1_000", "nan", "infinity" and non-ASCII digits.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NOT_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
 @dataclass
 class CSVData:
-    """A numeric CSV table: its column names and a float64 array of its rows.
+    """A CSV table with a header row: its column names and the cells of each row, as text.
+
+    ``column(name)`` reads one column as numbers (strictly: see :func:`read_csv`), ``labels``
+    one column as class labels (numbers or names); ``values`` is the whole table as numbers.
 
     >>> import io
     >>> table = read_csv(io.StringIO("a,b\\n1,2\\n"))
@@ -136,20 +202,68 @@ class CSVData:
     """
 
     columns: list[str]
-    values: np.ndarray
+    rows: list[list[str]]
     source: str
 
+    @property
+    def values(self) -> np.ndarray:
+        """Every column as float64 numbers, shape (rows, columns)."""
+        return np.stack([self.column(name) for name in self.columns], axis=1)
+
     def column(self, name: str) -> np.ndarray:
-        """One column's values."""
-        return self.values[:, self.columns.index(name)]
+        """One column as float64 numbers; a cell that is not a finite number raises DataError."""
+        j = self._index(name)
+        values = np.empty(len(self.rows))
+        for i, row in enumerate(self.rows):
+            values[i] = self._number(row[j], i + 1, name)
+        return values
+
+    def labels(self, name: str) -> np.ndarray:
+        """One column as class labels: float64 numbers if every cell is one, else the names
+        as strings. A column that mixes numbers and names raises DataError (a typo, most
+        likely), naming the first cell of the minority kind."""
+        j = self._index(name)
+        cells = [row[j] for row in self.rows]
+        numeric = [bool(_NUMBER.fullmatch(cell)) for cell in cells]
+        if all(numeric):
+            return self.column(name)
+        if not any(numeric):
+            return np.array(cells, dtype=str)
+        odd = numeric.index(sum(numeric) < len(numeric) / 2)
+        kind = "a number" if numeric[odd] else "not a number"
+        raise DataError(
+            f"{self.source}: row {odd + 1}, column {name!r}: {cells[odd]!r} is {kind}, unlike most of the column"
+        )
+
+    def _index(self, name: str) -> int:
+        if name not in self.columns:
+            raise DataError(f"{self.source}: no column named {name!r} (columns: {', '.join(self.columns)})")
+        return self.columns.index(name)
+
+    def _number(self, cell: str, row: int, column: str) -> float:
+        where = f"{self.source}: row {row}, column {column!r}"
+        if not cell:
+            raise DataError(f"{where}: the cell is empty")
+        if cell.lower() in _NOT_FINITE:
+            raise DataError(f"{where}: {cell!r} is not a finite number")
+        if not _NUMBER.fullmatch(cell):
+            raise DataError(f"{where}: {cell!r} is not a number")
+        value = float(cell)
+        if not math.isfinite(value):
+            raise DataError(f"{where}: {cell!r} is not a finite number (too large)")
+        return value
 
 
 def read_csv(source: str | os.PathLike[str] | TextIO, name: str | None = None) -> CSVData:
-    """Read a numeric CSV with a header row from a path or an open text file.
+    """Read a CSV with a header row from a path or an open text file.
 
-    Raises :class:`DataError` naming the file, row and column for anything unusable: a
-    missing or unreadable file, an empty file or one with no data rows, a duplicate or empty
-    column name, ragged rows, or a cell that is not a number.
+    Raises :class:`DataError` naming the file (and the row and column) for anything
+    unusable: a missing or unreadable file, binary data, an over-long cell, an empty file or
+    one with no data rows, a duplicate or empty column name, or ragged rows. A UTF-8
+    byte-order mark (Excel's "CSV UTF-8") is ignored. Cells are kept as text; a column read
+    as numbers (``column``) must hold, in every cell, an optional sign, ASCII digits with an
+    optional decimal point, and an optional exponent (``1e-05``): empty cells, NaN, inf,
+    ``1_000`` or non-ASCII digits are refused with their row and column.
 
     >>> import io
     >>> read_csv(io.StringIO("a,b\\n1,2\\n3,4\\n")).values.tolist()
@@ -158,7 +272,7 @@ def read_csv(source: str | os.PathLike[str] | TextIO, name: str | None = None) -
     if isinstance(source, (str, os.PathLike)):
         label = name or os.fspath(source)
         try:
-            with open(source, newline="", encoding="utf-8") as f:
+            with open(source, newline="", encoding="utf-8-sig") as f:
                 return _parse(f, label)
         except FileNotFoundError:
             raise DataError(f"{label}: no such file") from None
@@ -166,18 +280,36 @@ def read_csv(source: str | os.PathLike[str] | TextIO, name: str | None = None) -
             raise DataError(f"{label}: is a directory, not a CSV file") from None
         except PermissionError:
             raise DataError(f"{label}: permission denied") from None
-        except UnicodeDecodeError:
-            raise DataError(f"{label}: not a text file (it is not UTF-8)") from None
         except OSError as err:
             raise DataError(f"{label}: cannot be read ({err.strerror or err})") from None
     return _parse(source, name or "<stdin>")
 
 
 def _parse(f: TextIO, label: str) -> CSVData:
-    rows = [row for row in csv.reader(f) if any(cell.strip() for cell in row)]
+    reader = csv.reader(f)
+    rows = []
+    try:
+        for row in reader:
+            cells = [cell.strip() for cell in row]
+            if any("\x00" in cell for cell in cells):  # Python's csv module lets NUL through since 3.11
+                raise DataError(f"{label}: line {reader.line_num} holds a NUL byte: binary data, not a CSV file")
+            if any(cells):
+                rows.append(cells)
+    except UnicodeDecodeError:
+        raise DataError(f"{label}: not a text file (it is not UTF-8)") from None
+    except csv.Error as err:
+        if "NUL" in str(err):
+            raise DataError(f"{label}: line {reader.line_num} holds a NUL byte: binary data, not a CSV file") from None
+        if "field larger" in str(err):
+            raise DataError(
+                f"{label}: line {reader.line_num} has a cell longer than {csv.field_size_limit():,} characters"
+            ) from None
+        raise DataError(f"{label}: line {reader.line_num} is not valid CSV ({err})") from None
     if not rows:
         raise DataError(f"{label}: the file is empty")
-    header = [cell.strip() for cell in rows[0]]
+    header = rows[0]
+    if header[0].startswith("\ufeff"):  # a byte-order mark that came through a text stream
+        header[0] = header[0][1:].strip()
     if any(not name for name in header):
         raise DataError(f"{label}: column {header.index('') + 1} of the header has no name")
     duplicates = sorted({name for name in header if header.count(name) > 1})
@@ -185,22 +317,17 @@ def _parse(f: TextIO, label: str) -> CSVData:
         raise DataError(f"{label}: the header repeats column name(s) {', '.join(map(repr, duplicates))}")
     if len(rows) == 1:
         raise DataError(f"{label}: the file has a header but no data rows")
-    values = np.empty((len(rows) - 1, len(header)))
     for i, row in enumerate(rows[1:], start=1):
         if len(row) != len(header):
             raise DataError(f"{label}: row {i} has {len(row)} values but the header has {len(header)} columns")
-        for j, cell in enumerate(row):
-            try:
-                values[i - 1, j] = float(cell)
-            except ValueError:
-                raise DataError(f"{label}: row {i}, column {header[j]!r}: {cell.strip()!r} is not a number") from None
-            if not math.isfinite(values[i - 1, j]):
-                raise DataError(f"{label}: row {i}, column {header[j]!r}: {cell.strip()!r} is not a finite number")
-    return CSVData(header, values, label)
+    return CSVData(header, rows[1:], label)
 
 
 def load_csv(path: str | os.PathLike[str], target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Features, target and feature names from a numeric CSV with a header row.
+    """Features, target and feature names from a CSV with a header row.
+
+    Every feature column must be numeric; the target column may hold numbers or class names
+    (then ``y`` is an array of strings), as :meth:`CSVData.labels` reads it.
 
     >>> import microgradnn as mg, tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
@@ -210,10 +337,8 @@ def load_csv(path: str | os.PathLike[str], target: str) -> tuple[np.ndarray, np.
     ([[1.0, 2.0], [3.0, 4.0]], [0.0, 1.0], ['a', 'b'])
     """
     table = read_csv(path)
-    if target not in table.columns:
-        raise DataError(f"{table.source}: no column named {target!r} (columns: {', '.join(table.columns)})")
+    y = table.labels(target)
     features = [c for c in table.columns if c != target]
     if not features:
         raise DataError(f"{table.source}: only the target column {target!r}; there are no features")
-    keep = [table.columns.index(c) for c in features]
-    return table.values[:, keep], table.column(target), features
+    return np.stack([table.column(c) for c in features], axis=1), y, features

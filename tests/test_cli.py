@@ -138,7 +138,7 @@ def test_gradcheck_option_prints_the_report_before_training():
 
 def test_csv_classification_with_validation_save_and_predict(csv_files, tmp_path):
     cls, _ = csv_files
-    model = tmp_path / "model.npz"
+    model = tmp_path / "model.safetensors"
     out = ok(
         "train",
         "--data",
@@ -177,7 +177,7 @@ def test_csv_classification_with_validation_save_and_predict(csv_files, tmp_path
 
 def test_csv_regression_standardizes_and_the_scaling_is_saved(csv_files, tmp_path):
     _, reg = csv_files
-    model = tmp_path / "reg.npz"
+    model = tmp_path / "reg.safetensors"
     out = ok(
         "train",
         "--data",
@@ -235,7 +235,6 @@ def test_graph_option_writes_dot_with_one_node_per_op(tmp_path):
 
 
 def test_plot_option_writes_a_png(tmp_path):
-    pytest.importorskip("matplotlib")
     path = tmp_path / "loss.png"
     ok("train", "--epochs", "20", "--plot", path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -245,7 +244,7 @@ def test_plot_without_matplotlib_says_how_to_install_and_writes_nothing(tmp_path
     blocker = tmp_path / "blocker"
     (blocker / "matplotlib").mkdir(parents=True)
     (blocker / "matplotlib" / "__init__.py").write_text("raise ImportError('no matplotlib here')\n")
-    saved = tmp_path / "model.npz"
+    saved = tmp_path / "model.safetensors"
     result = cli("train", "--epochs", "5", "--plot", tmp_path / "loss.png", "--save", saved, extra_path=blocker)
     assert result.returncode == 2
     assert result.stderr.strip() == "microgradnn train: error: --plot needs matplotlib: pip install 'microgradnn[plot]'"
@@ -253,12 +252,12 @@ def test_plot_without_matplotlib_says_how_to_install_and_writes_nothing(tmp_path
 
 
 def test_save_replaces_an_existing_file_atomically(tmp_path):
-    path = tmp_path / "model.npz"
+    path = tmp_path / "model.safetensors"
     ok("train", "--epochs", "5", "--save", path)
     first = mg.load(path)["state"]["0.weight"]
     ok("train", "--epochs", "5", "--seed", "9", "--save", path)
     assert not np.array_equal(mg.load(path)["state"]["0.weight"], first)
-    assert sorted(os.listdir(tmp_path)) == ["model.npz"]
+    assert sorted(os.listdir(tmp_path)) == ["model.safetensors"]
 
 
 def test_gradcheck_command_checks_every_op_and_layer():
@@ -292,7 +291,7 @@ def test_bad_csv_files_give_one_line_status_2_and_no_file(tmp_path, name):
     text, message = BAD_CSV[name]
     path = tmp_path / name
     path.write_text(text)
-    saved = tmp_path / "model.npz"
+    saved = tmp_path / "model.safetensors"
     result = cli("train", "--data", path, "--target", "y", "--save", saved)
     assert result.returncode == 2
     assert result.stderr.strip() == f"microgradnn train: error: {path}: {message}"
@@ -333,7 +332,7 @@ def test_bad_csv_files_give_one_line_status_2_and_no_file(tmp_path, name):
 )
 def test_bad_options_give_one_line_status_2_and_no_file(csv_files, tmp_path, args, message):
     cls, _ = csv_files
-    saved = tmp_path / "model.npz"
+    saved = tmp_path / "model.safetensors"
     args = [a.format(cls=cls, tmp=tmp_path) for a in args]
     result = cli("train", *args, "--save", saved, cwd=tmp_path)
     assert result.returncode == 2, result.stdout
@@ -344,7 +343,7 @@ def test_bad_options_give_one_line_status_2_and_no_file(csv_files, tmp_path, arg
 
 
 def test_a_failed_run_leaves_an_existing_model_file_untouched(tmp_path):
-    saved = tmp_path / "model.npz"
+    saved = tmp_path / "model.safetensors"
     ok("train", "--epochs", "5", "--save", saved)
     before = saved.read_bytes()
     assert cli("train", "--hidden", "0", "--save", saved).returncode == 2
@@ -353,14 +352,14 @@ def test_a_failed_run_leaves_an_existing_model_file_untouched(tmp_path):
 
 def test_predict_errors(csv_files, tmp_path):
     cls, reg = csv_files
-    model = tmp_path / "model.npz"
+    model = tmp_path / "model.safetensors"
     ok("train", "--data", cls, "--target", "label", "--epochs", "3", "--save", model)
     cases = [
-        ((tmp_path / "nope.npz", "--data", cls), "nope.npz: No such file or directory"),
-        ((cls, "--data", cls), "is not a microgradnn checkpoint (not an .npz archive)"),
+        ((tmp_path / "nope.safetensors", "--data", cls), "nope.safetensors: No such file or directory"),
+        ((cls, "--data", cls), "is not a microgradnn checkpoint (not a safetensors file"),
         ((model, "--data", tmp_path / "missing.csv"), "missing.csv: no such file"),
     ]
-    other = tmp_path / "other.npz"
+    other = tmp_path / "other.safetensors"
     mg.save({"weights": np.ones(2)}, other)
     cases.append(((other, "--data", cls), "is a checkpoint but not a model saved by `microgradnn train --save`"))
     for args, message in cases:
@@ -374,3 +373,302 @@ def test_predict_errors(csv_files, tmp_path):
     assert result.returncode == 2 and "unknown column(s) 'd'" in result.stderr
     result = cli("predict", model, stdin="a,b,c\n1,2,oops\n")
     assert result.returncode == 2 and "<stdin>: row 1, column 'c': 'oops' is not a number" in result.stderr
+
+
+# ------------------------------------------------------------------ nothing lost
+def one_error_line(result, *fragments):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    # One line, besides the progress bar of a run that failed while training.
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("training:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("option", ["--save", "--graph", "--plot"])
+@pytest.mark.parametrize("spelling", ["plain", "dotdot", "link"])
+def test_an_output_is_never_the_input_file(csv_files, tmp_path, option, spelling):
+    _, reg = csv_files
+    before = reg.read_bytes()
+    (tmp_path / "x").mkdir()
+    if spelling == "plain":
+        out = reg
+    elif spelling == "dotdot":
+        out = tmp_path / "x" / ".." / reg.name
+    else:
+        out = tmp_path / "link.csv"
+        out.symlink_to(reg)
+    result = cli("train", "--data", reg, "--target", "value", option, out, "--epochs", "5")
+    one_error_line(result, option, "is the input file", "refusing to write over it")
+    assert "training" not in result.stderr  # refused before training
+    assert reg.read_bytes() == before
+
+
+def test_two_outputs_on_one_path_are_refused(tmp_path):
+    out = tmp_path / "out"
+    result = cli("train", "--save", out, "--graph", out, "--epochs", "5")
+    one_error_line(result, "--graph", "--save", "are the same file")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option", ["--save", "--graph", "--plot"])
+@pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
+def test_an_output_that_is_not_a_regular_file_is_refused(tmp_path, option, kind):
+    if kind == "device":
+        target = Path("/dev/null")
+    elif kind == "fifo":
+        target = tmp_path / "pipe"
+        os.mkfifo(target)
+    else:
+        target = tmp_path / "folder"
+        target.mkdir()
+    result = cli("train", option, target, "--epochs", "5")
+    one_error_line(result, option, str(target))
+    if kind == "device":
+        assert Path("/dev/null").is_char_device()
+    elif kind == "fifo":
+        assert target.is_fifo()
+    else:
+        assert target.is_dir() and not list(target.iterdir())
+
+
+def test_a_missing_output_folder_is_reported_before_training(tmp_path):
+    result = cli("train", "--save", tmp_path / "no" / "such" / "model.safetensors")
+    one_error_line(result, "--save", "no/such")
+    assert "training" not in result.stderr
+
+
+def test_graph_dash_writes_the_dot_text_to_standard_output(tmp_path):
+    result = cli("train", "--epochs", "5", "--graph", "-", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("digraph microgradnn {") and result.stdout.rstrip().endswith("}")
+    assert "final loss" in result.stderr and "final loss" not in result.stdout
+    assert not (tmp_path / "-").exists()
+
+
+def test_save_through_a_symlink_replaces_the_target_and_keeps_the_link(tmp_path):
+    target = tmp_path / "real.safetensors"
+    ok("train", "--epochs", "5", "--save", target)
+    link = tmp_path / "link.safetensors"
+    link.symlink_to(target)
+    first = mg.load(target)["state"]["0.weight"]
+    ok("train", "--epochs", "5", "--seed", "7", "--save", link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert not np.array_equal(mg.load(target)["state"]["0.weight"], first)
+    assert sorted(os.listdir(tmp_path)) == ["link.safetensors", "real.safetensors"]
+
+
+def test_model_files_are_safetensors_files_with_the_umask_mode(tmp_path):
+    path = tmp_path / "model.safetensors"
+    ok("train", "--epochs", "5", "--save", path)
+    from safetensors.numpy import load_file
+
+    assert load_file(str(path))  # any safetensors reader opens it
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# ------------------------------------------------------------------ real CSV files
+def write_table(path, columns, rows):
+    path.write_text(",".join(columns) + "\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    return path
+
+
+def sklearn_tables(tmp_path):
+    from sklearn import datasets
+
+    tables = {}
+    for name, loader, loss in [
+        ("diabetes", datasets.load_diabetes, "mse"),
+        ("iris", datasets.load_iris, "ce"),
+        ("wine", datasets.load_wine, "ce"),
+        ("breast_cancer", datasets.load_breast_cancer, "ce"),
+    ]:
+        bunch = loader()
+        columns = [re.sub(r"\W+", "_", c).strip("_") for c in bunch.feature_names] + ["target"]
+        target = [repr(float(t)) for t in bunch.target] if loss == "mse" else bunch.target.tolist()
+        rows = [[repr(float(v)) for v in x] + [t] for x, t in zip(bunch.data, target, strict=True)]
+        tables[name] = (write_table(tmp_path / f"{name}.csv", columns, rows), bunch.target.astype(float), loss)
+    return tables
+
+
+def test_default_flags_train_every_table_bundled_with_scikit_learn(tmp_path):
+    # Start every training run at once (they are separate processes), then check each.
+    tables = sklearn_tables(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runs = {}
+    for name, (path, _, loss) in tables.items():
+        model = tmp_path / f"{name}.safetensors"
+        command = [sys.executable, "-m", "microgradnn", "train", "--data", str(path), "--target", "target"]
+        command += ["--loss", loss, "--save", str(model)] if loss == "ce" else ["--save", str(model)]
+        runs[name] = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    for name, process in runs.items():
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, (name, err)
+        path, truth, loss = tables[name]
+        predicted = np.array(ok("predict", tmp_path / f"{name}.safetensors", "--data", path).split(), dtype=float)
+        if loss == "mse":
+            assert np.mean((predicted - truth) ** 2) <= 0.75 * np.var(truth), name
+        else:
+            assert np.mean(predicted == truth) >= 0.9, name
+
+
+def test_regression_standardizes_the_target_and_predicts_in_its_units(tmp_path):
+    path = write_table(tmp_path / "toy.csv", ["x", "y"], [[1, 2000], [2, 4000], [3, 6000], [4, 8500]])
+    model = tmp_path / "toy.safetensors"
+    out = ok("train", "--data", path, "--target", "y", "--save", model, "--predict", "2.5")
+    predicted = float(re.search(r"prediction for \[2.5\]: (\S+)", out).group(1))
+    assert 4000 < predicted < 6000
+    saved = mg.load(model)
+    assert saved["target_scaling"]["mean"] == pytest.approx(5125.0)
+    values = [float(v) for v in ok("predict", model, stdin="x\n1\n4\n").split()]
+    assert values == pytest.approx([2000, 8500], rel=0.1)
+
+
+def test_divergence_is_reported_in_one_line(csv_files, tmp_path):
+    _, reg = csv_files
+    result = cli("train", "--data", reg, "--target", "value", "--lr", "50", "--save", tmp_path / "m")
+    one_error_line(result, "training diverged", "try a smaller --lr")
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_class_column_of_names_works_with_ce_and_bce(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2))
+    names = np.where(X[:, 0] > 0.3, "virginica", np.where(X[:, 0] < -0.3, "setosa", "versicolor"))
+    path = write_table(
+        tmp_path / "flowers.csv", ["a", "b", "species"], [[*x, n] for x, n in zip(X, names, strict=True)]
+    )
+    model = tmp_path / "flowers.safetensors"
+    out = ok("train", "--data", path, "--target", "species", "--loss", "ce", "--epochs", "2000", "--save", model)
+    assert "model 2 -> 4 -> 3" in out and "setosa" in out
+    assert mg.load(model)["classes"] == ["setosa", "versicolor", "virginica"]
+    predicted = ok("predict", model, "--data", path).split()
+    assert np.mean(np.array(predicted) == names) > 0.9
+    two = write_table(tmp_path / "two.csv", ["a", "kind"], [[x, "yes" if x > 0 else "no"] for x in X[:, 0]])
+    ok("train", "--data", two, "--target", "kind", "--loss", "bce", "--epochs", "500", "--save", model)
+    assert mg.load(model)["classes"] == ["no", "yes"]  # sorted: the second is the positive class
+    predicted = ok("predict", model, "--data", two).split()
+    assert set(predicted) == {"no", "yes"} and np.mean(np.array(predicted) == np.where(X[:, 0] > 0, "yes", "no")) > 0.9
+    result = cli("train", "--data", path, "--target", "species", "--loss", "bce")
+    one_error_line(result, "--loss bce needs exactly 2 classes", "found 3")
+    result = cli("train", "--data", path, "--target", "species")
+    one_error_line(result, "--loss mse needs a numeric target", "--loss ce")
+
+
+def test_ce_refuses_a_numeric_target_with_a_hint(tmp_path):
+    rows = [[i, i * 0.5] for i in range(150)]
+    path = write_table(tmp_path / "t.csv", ["a", "y"], rows)
+    one_error_line(cli("train", "--data", path, "--target", "y", "--loss", "ce"), "whole-number", "use --loss mse")
+    many = write_table(tmp_path / "many.csv", ["a", "y"], [[i, i] for i in range(150)])
+    one_error_line(cli("train", "--data", many, "--target", "y", "--loss", "ce"), "150 distinct", "use --loss mse")
+
+
+@pytest.mark.parametrize(
+    "cells, message",
+    [
+        ("1_000", "'1_000' is not a number"),
+        ("١٢", "'١٢' is not a number"),
+        ("0x10", "'0x10' is not a number"),
+        ("nan", "'nan' is not a finite number"),
+        ("-inf", "'-inf' is not a finite number"),
+        ("1e999", "is not a finite number"),
+        ("", "the cell is empty"),
+    ],
+)
+def test_a_feature_cell_must_be_a_plain_number(tmp_path, cells, message):
+    path = tmp_path / "t.csv"
+    path.write_text(f"a,b,y\n1,2,0\n3,{cells},1\n", encoding="utf-8")
+    one_error_line(cli("train", "--data", path, "--target", "y"), "row 2, column 'b'", message)
+
+
+def test_plain_numbers_in_every_spelling_and_a_byte_order_mark_are_read(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffa,b,y\r\n1e-05,+2.,0\r\n-.5,3E2,1\r\n7,8,1\r\n".encode())
+    out = ok("train", "--data", path, "--target", "y", "--epochs", "5")
+    assert re.search(r"^\s*a\s+b\s+target \(y\)", out, re.M)  # the first column is 'a', not '\ufeffa'
+    assert "1e-05" in out and "300" in out
+
+
+@pytest.mark.parametrize("kind", ["long", "binary", "latin1"])
+def test_a_file_that_is_not_csv_text_gives_one_line(tmp_path, kind):
+    path = tmp_path / "bad.csv"
+    if kind == "long":
+        path.write_text("a,y\n" + "1" * 200_000 + ",0\n")
+        message = "longer than"
+    elif kind == "binary":
+        path.write_bytes(b"a,y\n1,\x00\x01\x02\n")
+        message = "NUL byte"
+    else:
+        path.write_bytes("a,y\n1,caf\xe9\n".encode("latin-1"))
+        message = "not UTF-8"
+    one_error_line(cli("train", "--data", path, "--target", "y"), str(path), message)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
+        (["--seed", "1.5"], "argument --seed: '1.5' is not a whole number"),
+        (["--hidden", "100000,100000"], "10,000,"),
+        (["--hidden", "99999999999999999999"], "weights, more than 100,000,000"),
+        (["--lr", "nan"], "argument --lr: must be a finite number"),
+        (["--val-split", "-0.5"], "argument --val-split"),
+    ],
+)
+def test_bad_numbers_on_flags_give_one_line(tmp_path, args, message):
+    one_error_line(cli("train", *args, "--save", tmp_path / "m"), message)
+    assert not (tmp_path / "m").exists()
+
+
+def test_gradcheck_command_refuses_a_negative_seed():
+    one_error_line(cli("gradcheck", "--seed", "-3"), "must be at least 0")
+
+
+# ------------------------------------------------------------------ hostile model files
+@pytest.fixture
+def saved_model(csv_files, tmp_path):
+    _, reg = csv_files
+    model = tmp_path / "good.safetensors"
+    ok("train", "--data", reg, "--target", "value", "--epochs", "20", "--save", model)
+    return model, reg
+
+
+def edited(saved_model, tmp_path, change):
+    model, _ = saved_model
+    state = mg.load(model)
+    change(state)
+    path = tmp_path / "edited.safetensors"
+    mg.save(state, path)
+    return path
+
+
+HOSTILE = {
+    "huge sizes": (lambda s: s.update(sizes=[3, 10**9, 1]), "need"),
+    "sizes not numbers": (lambda s: s.update(sizes=["3", 4, 1]), "sizes"),
+    "unknown loss": (lambda s: s.update(loss="hinge"), "unknown loss 'hinge'"),
+    "unknown activation": (lambda s: s.update(activation="exp"), "unknown activation"),
+    "scaling of the wrong shape": (lambda s: s["scaling"].update(mean=np.zeros(2)), "one per feature"),
+    "zero std": (lambda s: s["scaling"].update(std=np.zeros(3)), "std must be above 0"),
+    "nan mean": (lambda s: s["scaling"].update(mean=np.full(3, np.nan)), "not finite"),
+    "zero target std": (lambda s: s["target_scaling"].update(std=0.0), "target scaling"),
+    "features do not fit": (lambda s: s.update(features=["a", "b"]), "features"),
+    "classes on mse": (lambda s: s.update(classes=[1.0, 2.0]), "has no classes"),
+    "weights of another shape": (
+        lambda s: s["state"].update({"0.weight": s["state"]["0.weight"].T.copy()}),
+        "0.weight",
+    ),
+    "weights renamed": (lambda s: s["state"].update({"9.weight": s["state"].pop("0.weight")}), "9.weight"),
+    "nan weights": (lambda s: s["state"]["0.bias"].fill(np.nan), "not finite"),
+    "missing field": (lambda s: s.pop("scaling"), "no scaling"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_predict_checks_the_model_file_before_building_anything(saved_model, tmp_path, case):
+    change, message = HOSTILE[case]
+    path = edited(saved_model, tmp_path, change)
+    _, data = saved_model
+    one_error_line(cli("predict", path, "--data", data), str(path), message)
