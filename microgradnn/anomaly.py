@@ -2,7 +2,8 @@
 
 Inside ``detect_anomaly()``, every operation checks its result, and every backward step its
 gradients, and each operation remembers the line of user code that created it, so that the
-error can point there. Outside it, the engine pays for one flag test per operation.
+error can point there. Outside it, the engine pays for one flag test per operation. Like grad
+mode, anomaly mode belongs to a thread: turning it on in one thread leaves the others alone.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import ANOMALY, _enter_mode, _exit_mode, _modes
 from .errors import shape_of
 from .tensor import Tensor
 
-__all__ = ["detect_anomaly", "AnomalyError", "enabled", "check_result", "check_gradients"]
+__all__ = ["detect_anomaly", "is_anomaly_enabled", "AnomalyError", "check_result", "check_gradients"]
 
-#: Whether anomaly detection is on (process-wide, like grad mode).
-enabled = False
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -43,7 +43,8 @@ class detect_anomaly:
     """Find the first op whose result or gradient holds NaN or inf (a context manager).
 
     Inside it, such an op raises :class:`AnomalyError` naming the op, the shapes, and the line
-    of your code that created it. Checking every array costs time, so it is off by default.
+    of your code that created it. Checking every array costs time, so it is off by default. It
+    is on for the thread that enters it only (other threads, and new ones, start with it off).
 
     >>> import microgradnn as mg
     >>> x = mg.Tensor([1.0, 2.0], requires_grad=True)
@@ -55,14 +56,24 @@ class detect_anomaly:
     """
 
     def __enter__(self) -> detect_anomaly:
-        global enabled
-        self._previous = enabled
-        enabled = True
+        _enter_mode(ANOMALY, True)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        global enabled
-        enabled = self._previous
+        _exit_mode(ANOMALY)
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection is on in this thread (as ``torch.is_anomaly_enabled``).
+
+    >>> import microgradnn as mg
+    >>> with mg.detect_anomaly():
+    ...     mg.anomaly.is_anomaly_enabled()
+    True
+    >>> mg.anomaly.is_anomaly_enabled()
+    False
+    """
+    return bool(_modes.flags & ANOMALY)
 
 
 def _user_site() -> str:

@@ -15,6 +15,9 @@ Built-in backward formulas are written with operators and methods that ndarrays 
 share (``*``, ``@``, ``.sum(axis)``, ``.reshape``...). The fast path feeds them ndarrays; with
 ``create_graph=True`` it feeds them Tensors instead, so the backward pass is itself recorded and
 can be differentiated again.
+
+Grad mode (and anomaly mode) belong to a thread, as in PyTorch; the clock that numbers nodes and
+in-place changes is one for the whole process, so separate models can train in separate threads.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
-from . import anomaly
 from .errors import ShapeError, shape_of
 from .tensor import Tensor, as_tensor
 
@@ -42,29 +45,177 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Grad mode is one module-level flag: thread safety is not promised (see the README).
-_grad_enabled = True
+# ------------------------------------------------------------------ modes, per thread
+# Grad mode and anomaly mode belong to a thread, as PyTorch's grad mode does: no_grad() in one
+# thread never changes what another records. They are two bits of one int, one thread-local
+# attribute to read.
+GRAD = 1  # record operations for backward
+ANOMALY = 2  # check every result and gradient (see anomaly.py)
+
+
+class _Modes(threading.local):
+    """This thread's modes. The defaults are class attributes, so a new thread starts with grad
+    mode on and anomaly mode off (as in PyTorch) without running any code of ours first."""
+
+    #: The GRAD and ANOMALY bits.
+    flags: int = GRAD
+    #: What the ``with`` blocks open in this thread restore, innermost first: a linked list of
+    #: (flags before the block, the rest). Kept per thread rather than on the context manager,
+    #: so one no_grad() object may be entered by several threads, or nested in one.
+    saved: tuple[int, Any] | None = None
+
+
+_modes = _Modes()
+# How many threads have modes other than the default (grad on, anomaly off). While it is 0, as
+# in almost every training step, an op need not look up its thread's modes at all: one global
+# read, as cheap as the process-wide flag this replaced (a thread-local read costs ~50 ns, a
+# tenth of a small op). Counted under a lock, and only by the thread whose modes change, so it
+# is never 0 while the thread reading it has modes of its own.
+_unusual_threads = 0
+_unusual_lock = threading.Lock()
+
+
+def _set_flags(flags: int) -> None:
+    """Give this thread new modes, keeping ``_unusual_threads`` right."""
+    global _unusual_threads
+    modes = _modes
+    was_default = modes.flags == GRAD
+    if was_default != (flags == GRAD):
+        with _unusual_lock:
+            _unusual_threads += 1 if was_default else -1
+    modes.flags = flags
+
+
+def _enter_mode(bit: int, on: bool) -> None:
+    """Set one mode bit of this thread for a ``with`` block, until :func:`_exit_mode`."""
+    modes = _modes
+    flags = modes.flags
+    modes.saved = (flags, modes.saved)
+    _set_flags(flags | bit if on else flags & ~bit)
+
+
+def _exit_mode(bit: int) -> None:
+    """Give one mode bit back the value it had before the innermost open block."""
+    modes = _modes
+    previous, modes.saved = modes.saved or (GRAD, None)
+    _set_flags((modes.flags & ~bit) | (previous & bit))
+
+
+# ------------------------------------------------------------------ one clock for every thread
+# Every recorded node and every in-place change takes the next tick of one process-wide clock.
+# next() on an itertools.count is atomic under the GIL, so ticks are unique and grow in the
+# order they are taken, whichever thread takes them. That orders the nodes for the backward
+# walk (a node depends only on nodes made before it, in any thread), and says whether a saved
+# tensor changed after its node was made: then its change has the higher tick.
+_clock = itertools.count(1)
+# The tick of the latest in-place change of any tensor. While it is older than a node, nothing
+# that node saved can have changed, and backward skips the per-tensor check. Written only under
+# the lock: two threads assigning it at once could otherwise move it back in time.
+_last_change = 0
+_change_lock = threading.Lock()
 # needs_input_grad of two-input nodes, one shared tuple per combination (indexed by the two
 # booleans): a long chain of ops then holds no tuple of its own for it.
 _NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))
-# Every recorded node takes the next number; see the module docstring for why.
-_sequence = itertools.count()
-# How many in-place changes any tensor has had. A node remembers the count when it is made;
-# while the count is unchanged at backward, nothing it saved can have changed, and the
-# per-tensor check is skipped.
-_changes = 0
 
 
 def note_change(tensor: Tensor) -> None:
     """Record an in-place change of ``tensor`` (its ``.data`` assigned or updated in place)."""
-    global _changes
-    _changes += 1
+    global _last_change
+    _change_lock.acquire()  # (a `with` block costs twice as much)
+    try:
+        tick = next(_clock)
+        _last_change = tick
+    finally:
+        _change_lock.release()
     tensor._version += 1
-    tensor._changed_at = _changes
+    tensor._changed_at = tick
 
 
+# ------------------------------------------------------------------ floating-point warnings
+# Built-in operations behave as PyTorch's do: overflow, 0 / 0, log(0), inf - inf give inf or
+# NaN, never a NumPy RuntimeWarning; detect_anomaly() is how to find them, and it names the op.
+# np.errstate(all="ignore") costs about 1 µs, as much as a small op, so the engine sets the
+# context variable that np.errstate sets, directly (0.2-0.3 µs for a set and a reset), and
+# only where a warning can come from: around the forward of each op marked `may_warn` (neg,
+# abs, tanh, sigmoid, relu, max, min, where and the shape ops cannot warn, so they go without;
+# inline in apply(), as a decorator's extra call would add a third), and once around each
+# whole backward pass rather than each of its steps. Users' code (custom forwards and
+# backwards, hooks) runs under their own settings.
+try:
+    from numpy._core.umath import _extobj_contextvar, _make_extobj
+
+    _FP: Any = _extobj_contextvar
+    _FP_IGNORE: Any = _make_extobj(all="ignore")
+except ImportError:  # pragma: no cover - a NumPy without these names: the public calls, slower
+
+    class _PublicErrstate:
+        """get/set/reset of NumPy's error state through its public API."""
+
+        def get(self) -> Any:
+            return np.geterr()
+
+        def set(self, state: Any) -> Any:
+            context = np.errstate(**state)
+            context.__enter__()
+            return context
+
+        def reset(self, token: Any) -> None:
+            token.__exit__(None, None, None)
+
+    _FP = _PublicErrstate()
+    _FP_IGNORE = {"all": "ignore"}
+_fp_set, _fp_reset = _FP.set, _FP.reset
+
+
+class no_fp_warnings:
+    """NumPy's floating-point warnings off, as ``np.errstate(all="ignore")`` but cheaper: a
+    context manager (``with no_fp_warnings():``) or, as ``@no_fp_warnings()``, a decorator.
+
+    Built-in operations compute under it, so that an overflow gives inf, not a warning.
+
+    >>> import numpy as np
+    >>> with no_fp_warnings():
+    ...     np.log(np.zeros(1))
+    array([-inf])
+    """
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> Any:
+        """Returns the caller's settings, to run the caller's own code under (see _as_caller)."""
+        outer = _FP.get()
+        self._token = _FP.set(_FP_IGNORE)
+        return outer
+
+    def __exit__(self, *exc_info: object) -> None:
+        _FP.reset(self._token)
+
+    def __call__(self, func: F) -> F:
+        set_state, reset_state, ignore = _FP.set, _FP.reset, _FP_IGNORE
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = set_state(ignore)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                reset_state(token)
+
+        return wrapper  # type: ignore[return-value]
+
+
+def _as_caller(caller_state: Any, func: Callable[..., Any], *args: Any) -> Any:
+    """Call user code (a custom backward, a hook) under the caller's NumPy error settings."""
+    token = _FP.set(caller_state)
+    try:
+        return func(*args)
+    finally:
+        _FP.reset(token)
+
+
+# ------------------------------------------------------------------ grad mode
 def is_grad_enabled() -> bool:
-    """Whether operations are being recorded for backward right now.
+    """Whether operations are being recorded for backward right now, in this thread.
 
     >>> import microgradnn as mg
     >>> mg.is_grad_enabled()
@@ -73,35 +224,31 @@ def is_grad_enabled() -> bool:
     ...     mg.is_grad_enabled()
     False
     """
-    return _grad_enabled
+    return bool(_modes.flags & GRAD)
 
 
 class _GradMode:
-    """Sets grad mode for a ``with`` block or, used as a decorator, for every call of a function."""
+    """Sets this thread's grad mode for a ``with`` block or, used as a decorator, for every
+    call of a function."""
 
     _enabled: bool
 
     def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = self._enabled
+        _enter_mode(GRAD, self._enabled)
 
     def __exit__(self, *exc_info: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous
+        _exit_mode(GRAD)
 
     def __call__(self, func: F) -> F:
         enabled = self._enabled
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            global _grad_enabled
-            previous = _grad_enabled
-            _grad_enabled = enabled
+            _enter_mode(GRAD, enabled)
             try:
                 return func(*args, **kwargs)
             finally:
-                _grad_enabled = previous
+                _exit_mode(GRAD)
 
         return wrapper  # type: ignore[return-value]
 
@@ -174,18 +321,22 @@ class Function:
     #: Built-in operations write their backward with operations that Tensors also have, so
     #: it can be recorded with ``create_graph=True``. Custom ones are differentiable once.
     differentiable_twice: bool = False
+    #: True where NumPy may warn in ``forward`` (overflow, division by zero, invalid values):
+    #: it then runs with NumPy's floating-point warnings off, and inf or NaN is the result, as
+    #: in PyTorch (``detect_anomaly()`` finds them). A custom op's forward runs under your
+    #: own NumPy settings unless it sets this too.
+    may_warn: bool = False
 
     # Node fields, set by apply(): the inputs as given, which of them need a gradient, the
-    # saved arrays, the count of in-place changes when it was made, and its sequence number.
+    # saved arrays, and its tick of the clock (its sequence number; see _clock).
     # Slots keep nodes small and quick to make; "__dict__" still lets any op keep its own
     # attributes on ctx (built-in ops declare theirs as slots too).
-    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "_changes_seen", "_sequence", "__dict__")
+    __slots__ = ("inputs", "needs_input_grad", "saved_tensors", "_sequence", "__dict__")
     inputs: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]
     #: What ``save_for_backward`` kept: ndarrays (Tensors while ``create_graph`` runs);
     #: None once a backward without ``retain_graph`` has released them.
     saved_tensors: tuple[Any, ...] | None
-    _changes_seen: int
     _sequence: int
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -220,13 +371,20 @@ class Function:
         for arg in args:
             if isinstance(arg, Tensor):
                 arrays.append(arg._data)
-                needs.append(arg.requires_grad)
+                needs.append(arg._requires_grad)
             else:
                 arrays.append(arg)
                 needs.append(False)
         ctx = object.__new__(cls)
         ctx.saved_tensors = ()
-        result = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
+        if cls.may_warn:  # see "floating-point warnings" at the top of this module
+            token = _fp_set(_FP_IGNORE)
+            try:
+                result = cls.forward(ctx, *arrays, **kwargs)
+            finally:
+                _fp_reset(token)
+        else:
+            result = cls.forward(ctx, *arrays, **kwargs) if kwargs else cls.forward(ctx, *arrays)
         return _output(cls, ctx, result, args, tuple(needs) if True in needs else None)
 
     # The two methods below are apply() for the built-in ops' two common shapes of call, one
@@ -237,23 +395,38 @@ class Function:
         """apply() for one Tensor input and positional options for ``forward``."""
         ctx = object.__new__(cls)
         ctx.saved_tensors = ()
-        result = cls.forward(ctx, x._data, *options)
-        return _output(cls, ctx, result, (x,), (True,) if x.requires_grad else None)
+        if cls.may_warn:
+            token = _fp_set(_FP_IGNORE)
+            try:
+                result = cls.forward(ctx, x._data, *options)
+            finally:
+                _fp_reset(token)
+        else:
+            result = cls.forward(ctx, x._data, *options)
+        return _output(cls, ctx, result, (x,), (True,) if x._requires_grad else None)
 
     @classmethod
     def _apply2(cls, a: Any, b: Any) -> Tensor:
         """apply() for two inputs, each a Tensor or a constant operand."""
+        # (_requires_grad: the slot itself, without the requires_grad property's call)
         if isinstance(a, Tensor):
-            a_data, a_needs = a._data, a.requires_grad
+            a_data, a_needs = a._data, a._requires_grad
         else:
             a_data, a_needs = a, False
         if isinstance(b, Tensor):
-            b_data, b_needs = b._data, b.requires_grad
+            b_data, b_needs = b._data, b._requires_grad
         else:
             b_data, b_needs = b, False
         ctx = object.__new__(cls)
         ctx.saved_tensors = ()
-        result = cls.forward(ctx, a_data, b_data)
+        if cls.may_warn:
+            token = _fp_set(_FP_IGNORE)
+            try:
+                result = cls.forward(ctx, a_data, b_data)
+            finally:
+                _fp_reset(token)
+        else:
+            result = cls.forward(ctx, a_data, b_data)
         return _output(cls, ctx, result, (a, b), _NEEDS_TWO[a_needs][b_needs] if a_needs or b_needs else None)
 
     def __repr__(self) -> str:
@@ -267,14 +440,17 @@ def _output(
     recording is on, ``ctx`` becomes its node."""
     if type(result) is not np.ndarray:
         result = _as_result_array(cls, ctx, result)
-    if anomaly.enabled:
-        anomaly.check_result(cls.name, ctx, result, inputs)
-    if needs is None or not _grad_enabled:
+    if _unusual_threads:  # some thread is in no_grad() or detect_anomaly(): is this one?
+        flags = _modes.flags
+        if flags & ANOMALY:
+            anomaly.check_result(cls.name, ctx, result, inputs)
+        if not flags & GRAD:
+            return Tensor._wrap(result, None)
+    if needs is None:
         return Tensor._wrap(result, None)
     ctx.inputs = inputs
     ctx.needs_input_grad = needs
-    ctx._changes_seen = _changes
-    ctx._sequence = next(_sequence)
+    ctx._sequence = next(_clock)
     return Tensor._wrap(result, ctx)
 
 
@@ -306,7 +482,7 @@ def _freed_message(node: Function) -> str:
 def _check_unchanged(node: Function, output: Tensor) -> None:
     """Raise if a tensor this node saved was changed in place after the node was made."""
     for position, t in enumerate(node.inputs + (output,)):
-        if isinstance(t, Tensor) and t._changed_at > node._changes_seen:
+        if isinstance(t, Tensor) and t._changed_at > node._sequence:
             what = "its output" if t is output else f"its input {position}"
             raise RuntimeError(
                 f"{node.name}: {what} (shape {t.shape}) was modified in place (now at version "
@@ -388,12 +564,15 @@ def _run(
     seeds: Sequence[Any],
     retain_graph: bool,
     create_graph: bool,
+    caller_fp: Any,
     capture: Iterable[Tensor] = (),
 ) -> tuple[dict[Tensor, Any], dict[Tensor, Any]]:
     """Propagate ``seeds`` from ``roots`` to every tensor that requires grad.
 
     Returns the gradient of each leaf reached, and of each non-leaf tensor in ``capture``.
     Non-leaf tensors that asked for ``retain_grad()`` get theirs in ``.grad`` on the way.
+    Runs with NumPy's floating-point warnings off (the caller sets that up); hooks and custom
+    backwards run under ``caller_fp``, the caller's own settings.
     """
     # Keyed by the tensors themselves: dicts compare keys by identity first, and Tensor
     # hashes by identity, so Tensor.__eq__ (elementwise) is never called here.
@@ -411,13 +590,14 @@ def _run(
     # The loop below runs once per node of every training step: locals and cheap checks
     # first, with the rare cases (version changes, dtype casts, custom ops) behind them.
     pop, push, take, look = heapq.heappop, heapq.heappush, pending.pop, pending.get
+    checking = _unusual_threads and _modes.flags & ANOMALY
     while ready:
         output = pop(ready)[1]
         # Every consumer of `output` was made after it, so its gradient is complete now.
         grad_output = take(output)
         node = output.grad_fn
         if output._hooks:
-            grad_output = _run_hooks(output, grad_output)
+            grad_output = _as_caller(caller_fp, _run_hooks, output, grad_output)
         if output._retains_grad:
             _accumulate(output, grad_output)
         if wanted and output in wanted:
@@ -425,18 +605,21 @@ def _run(
         saved = node.saved_tensors
         if saved is None:
             raise RuntimeError(_freed_message(node))
-        if saved and node._changes_seen != _changes:
+        if saved and node._sequence < _last_change:
             _check_unchanged(node, output)
+        built_in = node.differentiable_twice
         if create_graph:
             grads = _recorded_backward(node, output, grad_output)
-        else:
+        elif built_in:
             grads = node.backward(node, grad_output)
+        else:  # a custom Function: its backward is the user's code
+            grads = _as_caller(caller_fp, node.backward, node, grad_output)
         if type(grads) is not tuple:
             grads = (grads,)  # a one-input op may return its gradient bare
         inputs = node.inputs
-        if len(grads) != len(inputs) or not node.differentiable_twice:
+        if len(grads) != len(inputs) or not built_in:
             grads = _check_grads(node, grads)
-        if anomaly.enabled:
+        if checking:
             anomaly.check_gradients(node, grads)
         for inp, needed, g in zip(inputs, node.needs_input_grad, grads, strict=True):
             if not needed or g is None:
@@ -459,7 +642,7 @@ def _run(
             node.inputs = ()
     for leaf, g in pending.items():
         if leaf._hooks:
-            pending[leaf] = _run_hooks(leaf, g)
+            pending[leaf] = _as_caller(caller_fp, _run_hooks, leaf, g)
     return pending, captured
 
 
@@ -549,16 +732,22 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False) -
         )
     if tensor.grad_fn is not None and tensor.grad_fn.saved_tensors is None:
         raise RuntimeError(_freed_message(tensor.grad_fn))
-    seed = _seed(tensor, gradient, create_graph=False)
-    leaves, _ = _run((tensor,), (seed,), retain_graph, create_graph=False)
-    handed_out: set[int] = set()
-    for leaf, g in leaves.items():
-        # Copying a large gradient costs as much as computing it, so an array the engine made
-        # is kept as it is; a view, or one array that reached two leaves (add's backward hands
-        # the same array to both inputs), is copied.
-        owned = type(g) is np.ndarray and g.base is None and id(g) not in handed_out
-        handed_out.add(id(g))
-        _accumulate(leaf, g, owned)
+    # What no_fp_warnings() does, inline: this runs once per training step.
+    caller_fp = _FP.get()
+    token = _fp_set(_FP_IGNORE)
+    try:
+        seed = _seed(tensor, gradient, create_graph=False)
+        leaves, _ = _run((tensor,), (seed,), retain_graph, False, caller_fp)
+        handed_out: set[int] = set()
+        for leaf, g in leaves.items():
+            # Copying a large gradient costs as much as computing it, so an array the engine
+            # made is kept as it is; a view, or one array that reached two leaves (add's
+            # backward hands the same array to both inputs), is copied.
+            owned = type(g) is np.ndarray and g.base is None and id(g) not in handed_out
+            handed_out.add(id(g))
+            _accumulate(leaf, g, owned)
+    finally:
+        _fp_reset(token)
 
 
 def grad(
@@ -600,15 +789,15 @@ def grad(
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: every input must be a Tensor that requires grad (got shape {shape_of(t)})")
 
-    global _grad_enabled
-    previous_mode = _grad_enabled
-    # A recorded backward needs recording on; a plain one must not record anything.
-    _grad_enabled = create_graph
+    # A recorded backward needs recording on; a plain one must not record anything. Only in
+    # this thread: another thread's forward, meanwhile, records as its own mode says.
+    _enter_mode(GRAD, create_graph)
     try:
-        seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs, strict=True)]
-        leaves, captured = _run(outputs, seeds, retain_graph, create_graph, capture=inputs)
+        with no_fp_warnings() as caller_fp:
+            seeds = [_seed(o, g, create_graph) for o, g in zip(outputs, grad_outputs, strict=True)]
+            leaves, captured = _run(outputs, seeds, retain_graph, create_graph, caller_fp, capture=inputs)
     finally:
-        _grad_enabled = previous_mode
+        _exit_mode(GRAD)
     results: list[Tensor | None] = []
     for t in inputs:
         g = leaves.get(t) if t.grad_fn is None else captured.get(t)
@@ -625,3 +814,7 @@ def grad(
             # Copy: the array may be shared with another input's gradient or the seed.
             results.append(Tensor._wrap(np.array(g, dtype=t.dtype), None))
     return tuple(results)
+
+
+# anomaly.py reads this module's modes, so it is imported once they exist.
+from . import anomaly  # noqa: E402

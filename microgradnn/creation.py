@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import no_fp_warnings
 from .tensor import DTypeLike, Tensor, as_float_array
 
 __all__ = [
@@ -92,7 +93,9 @@ def full(size: Any, fill_value: float, dtype: DTypeLike = None, requires_grad: b
     [7.0, 7.0]
     """
     shape = _shape((size,) if isinstance(size, (tuple, list)) else (size,), "full")
-    return _make(np.full(shape, fill_value, _dtype(dtype, "full")), requires_grad)
+    with no_fp_warnings():  # a value too large for the dtype gives inf, as in PyTorch
+        values = np.full(shape, fill_value, _dtype(dtype, "full"))
+    return _make(values, requires_grad)
 
 
 def rand(
@@ -133,7 +136,7 @@ def arange(
     [0.0, 1.0, 2.0]
     """
     values = np.arange(start, stop, step) if stop is not None else np.arange(start)
-    return _make(values.astype(_dtype(dtype, "arange")), requires_grad)
+    return _make(as_float_array(values, _dtype(dtype, "arange"), "arange"), requires_grad)
 
 
 def zeros_like(t: Any, dtype: DTypeLike = None, requires_grad: bool = False) -> Tensor:

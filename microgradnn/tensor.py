@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -29,7 +30,7 @@ def as_float_array(data: Any, dtype: DTypeLike = None, what: str = "Tensor") -> 
     if dtype is not None:
         dtype = _float_dtype(dtype, what)
     if type(data) is np.ndarray and data.dtype.kind in _FLOAT_KINDS:
-        return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+        return data if dtype is None or data.dtype == dtype else _cast(data, dtype)
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as err:
@@ -44,8 +45,14 @@ def as_float_array(data: Any, dtype: DTypeLike = None, what: str = "Tensor") -> 
             f"{what}: cannot make a tensor from {_describe(data)}: it holds {array.dtype} values, not numbers"
         )
     if dtype is not None and array.dtype != dtype:
-        array = array.astype(dtype)
+        array = _cast(array, dtype)
     return array
+
+
+def _cast(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``array`` in ``dtype``; what does not fit becomes inf (as in PyTorch), without a warning."""
+    with autograd.no_fp_warnings():
+        return array.astype(dtype)
 
 
 def _float_dtype(dtype: DTypeLike, what: str) -> np.dtype:
@@ -83,12 +90,12 @@ def as_tensor(data: Any, dtype: DTypeLike = None) -> Tensor:
 class RemovableHandle:
     """What ``register_hook`` returns: ``remove()`` takes the hook off again."""
 
-    _next_id = 0
+    # next() on a count is atomic, so handles made in two threads at once never share an id.
+    _ids = itertools.count()
 
     def __init__(self, hooks: dict[int, Any]) -> None:
         self._hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
+        self.id = next(RemovableHandle._ids)
 
     def remove(self) -> None:
         """Take the hook off (removing twice is harmless)."""
@@ -120,7 +127,7 @@ class Tensor:
     __slots__ = (
         "_data",
         "grad",
-        "requires_grad",
+        "_requires_grad",
         "grad_fn",
         "_version",
         "_changed_at",
@@ -136,17 +143,17 @@ class Tensor:
 
     _data: np.ndarray
     grad: np.ndarray | None
-    requires_grad: bool
+    _requires_grad: bool  # behind the requires_grad property; the engine reads it directly
     grad_fn: Any
     _version: int  # how many in-place changes this tensor has had
-    _changed_at: int  # the global change count at its last one (see autograd.note_change)
+    _changed_at: int  # the clock's tick at its last one (see autograd.note_change)
     _retains_grad: bool
     _hooks: dict[int, Callable[[Any], Any]] | None  # register_hook's functions, by handle id
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> None:
         self._data = as_float_array(data, dtype)
         self.grad = None
-        self.requires_grad = False
+        self._requires_grad = False
         self.grad_fn = None
         self._version = 0
         self._changed_at = 0
@@ -161,7 +168,7 @@ class Tensor:
         t = object.__new__(Tensor)
         t._data = data
         t.grad = None
-        t.requires_grad = grad_fn is not None
+        t._requires_grad = grad_fn is not None
         t.grad_fn = grad_fn
         t._version = 0
         t._changed_at = 0
@@ -205,13 +212,32 @@ class Tensor:
         """True for tensors not made by a recorded operation (their ``.grad`` is kept)."""
         return self.grad_fn is None
 
+    @property
+    def requires_grad(self) -> bool:
+        """Whether operations on this tensor are recorded for backward.
+
+        Only a leaf's may be set (a result of recorded operations requires grad because its
+        inputs do: ``detach()`` gives one that does not), and only a floating one can require
+        grad, as in PyTorch.
+        """
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad: only a leaf's requires_grad can be set (this tensor was made by "
+                f"{self.grad_fn.name}); use detach() for a copy cut off from the graph"
+            )
+        self.requires_grad_(requires_grad)
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` on a leaf in place and return it."""
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_: only a leaf's requires_grad can be turned off; use detach()")
         if requires_grad and self._data.dtype.kind not in _FLOAT_KINDS:
             raise TypeError(f"requires_grad_: only floating tensors can require grad, not {self._data.dtype}")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self) -> Tensor:
@@ -310,6 +336,18 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.item())
 
+    def __format__(self, spec: str) -> str:
+        """``f"{t:.4f}"`` formats the value of a 0-d or one-element tensor, as it would format
+        ``t.item()``; ``f"{t}"`` (no spec) is ``str(t)`` for any shape."""
+        if not spec:
+            return str(self)
+        if self._data.size == 1:
+            return format(self._data.item(), spec)
+        raise TypeError(
+            f"format: a format spec ({spec!r}) applies to one value, and this tensor has shape "
+            f"{self.shape}; format t.item() of one element, or the values of t.tolist()"
+        )
+
     # ------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:
         return elementwise.add(self, other)
@@ -372,14 +410,15 @@ class Tensor:
         return self._inplace(np.true_divide, other, "/=")
 
     def _inplace(self, ufunc: np.ufunc, other: Any, symbol: str) -> Tensor:
-        if self.requires_grad and autograd._grad_enabled:
+        if self._requires_grad and autograd._modes.flags & autograd.GRAD:
             raise RuntimeError(
                 f"{symbol}: in-place change of a tensor that requires grad (shape {self.shape}); "
                 "do it inside `with no_grad():`, or change `.data` instead"
             )
         operand = elementwise.operand(other, self._data.dtype, symbol)
         try:
-            ufunc(self._data, operand, out=self._data)
+            with autograd.no_fp_warnings():  # an overflow gives inf, as PyTorch's in-place ops do
+                ufunc(self._data, operand, out=self._data)
         except ValueError:
             raise ShapeError(
                 f"{symbol}: cannot update a tensor of shape {self.shape} in place with shape {shape_of(operand)}"

@@ -64,17 +64,28 @@ def to_dot(tensor: Tensor, name: str = "microgradnn") -> str:
     return "\n".join(lines)
 
 
+def _quote(text: str) -> str:
+    """``text`` as a DOT string that shows it as it is: backslashes and double quotes escaped,
+    line breaks as DOT's ``\\n`` and other control characters as spaces. So no text (a custom
+    op's name, say) can end the string and write DOT of its own."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return '"' + "".join(c if c >= " " else " " for c in escaped) + '"'
+
+
 def _attributes(item: object) -> str:
     if isinstance(item, Tensor):
+        shape = _shape_text(item.shape)
         if item.grad_fn is not None:
-            return f'label="{item.grad_fn.name}\\n{_shape_text(item.shape)}", shape=box'
+            label = _quote(item.grad_fn.name + "\n" + shape)
+            return f"label={label}, shape=box"
         if item.requires_grad:
-            return (
-                f'label="leaf {_shape_text(item.shape)}\\nrequires_grad", '
-                "shape=ellipse, style=filled, fillcolor=lightblue"
-            )
-        return f'label="leaf {_shape_text(item.shape)}", shape=ellipse'
-    return f'label="constant {_shape_text(shape_of(item))}", shape=note'
+            label = _quote(f"leaf {shape}\nrequires_grad")
+            return f"label={label}, shape=ellipse, style=filled, fillcolor=lightblue"
+        label = _quote(f"leaf {shape}")
+        return f"label={label}, shape=ellipse"
+    label = _quote(f"constant {_shape_text(shape_of(item))}")
+    return f"label={label}, shape=note"
 
 
 def require_matplotlib() -> Any:

@@ -175,7 +175,9 @@ def test_every_public_method_of_tensor_module_and_optimizer_has_a_docstring():
                 assert inspect.getdoc(target), f"{cls.__name__}.{name} has no docstring"
 
 
-@pytest.mark.parametrize("path", ["README.md", "docs/custom-ops.md", "docs/gradient-checking.md", "docs/checkpoints.md"])
+@pytest.mark.parametrize(
+    "path", ["README.md", "docs/custom-ops.md", "docs/gradient-checking.md", "docs/checkpoints.md"]
+)
 def test_every_python_block_in_the_docs_is_a_doctest(path):
     text = (ROOT / path).read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)

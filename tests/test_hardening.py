@@ -14,6 +14,8 @@ from hypothesis.extra import numpy as hnp
 
 import microgradnn as mg
 from microgradnn import nn, optim
+from microgradnn.nn import functional as F
+from microgradnn.ops.shape import ScatterAdd
 from microgradnn.testing import assert_grads_close
 
 
@@ -305,3 +307,203 @@ def replay(steps):
 def test_random_graphs_of_2_to_30_ops_have_correct_gradients(program):
     leaves, steps = program
     assert_grads_close(replay(steps), leaves, atol=1e-6, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ hostile values, no warnings
+# Every built-in op, forward and backward (and backward recorded, for a second derivative), on
+# zeros of both signs, infinities, NaN, the largest and the smallest numbers of each dtype. NumPy
+# would warn about overflow, division by zero and invalid values; the library computes as
+# PyTorch does instead (inf or NaN is the result), and detect_anomaly() names the op. The test
+# run turns RuntimeWarning into an error (pyproject.toml), and each case does so explicitly too.
+def hostile(dtype):
+    info = np.finfo(dtype)
+    return np.array(
+        [0.0, -0.0, np.inf, -np.inf, np.nan, info.max, -info.max, info.tiny, info.smallest_subnormal, 1.0, -1.0, 0.5],
+        dtype=dtype,
+    )
+
+
+def hostile_grid(dtype):
+    """a[i, j] = v[i] and b[i, j] = v[j]: every hostile value meets every other one."""
+    v = hostile(dtype)
+    a = np.repeat(v, len(v)).reshape(len(v), len(v))
+    return a, a.T.copy()
+
+
+def index_with_repeats():
+    """Twelve rows, some of them more than once (their gradients add up)."""
+    return np.array([0, 0, 3, 11, 3, 5, 5, 5, 1, 2, 0, 11])
+
+
+# name of the op, number of tensor inputs, function (one op, applied to leaves)
+HOSTILE_OPS = [
+    ("add", 2, lambda a, b: a + b),
+    ("sub", 2, lambda a, b: a - b),
+    ("mul", 2, lambda a, b: a * b),
+    ("div", 2, lambda a, b: a / b),
+    ("pow", 2, lambda a, b: a**b),
+    ("pow", 1, lambda a: a**2),
+    ("pow", 1, lambda a: a**0),
+    ("pow", 1, lambda a: a**0.5),
+    ("pow", 1, lambda a: a**-1),
+    ("pow", 1, lambda a: a**-0.5),
+    ("pow", 1, lambda a: a**3),
+    ("pow", 1, lambda a: 2.0**a),
+    ("pow", 1, lambda a: 0.0**a),
+    ("pow", 1, lambda a: (-2.0) ** a),
+    ("neg", 1, lambda a: -a),
+    ("exp", 1, lambda a: a.exp()),
+    ("log", 1, lambda a: a.log()),
+    ("sqrt", 1, lambda a: a.sqrt()),
+    ("abs", 1, lambda a: a.abs()),
+    ("tanh", 1, lambda a: a.tanh()),
+    ("sigmoid", 1, lambda a: a.sigmoid()),
+    ("relu", 1, lambda a: a.relu()),
+    ("leaky_relu", 1, lambda a: mg.leaky_relu(a, 0.01)),
+    ("leaky_relu", 1, lambda a: mg.leaky_relu(a, 0.0)),
+    ("leaky_relu", 1, lambda a: mg.leaky_relu(a, 3.0)),
+    ("clip", 1, lambda a: a.clip(-1.0, 1.0)),
+    ("maximum", 2, mg.maximum),
+    ("minimum", 2, mg.minimum),
+    ("where", 2, lambda a, b: mg.where(a.data > 0, a, b)),
+    ("astype", 1, lambda a: a.astype(np.float32 if a.dtype == np.float64 else np.float64)),
+    ("matmul", 2, lambda a, b: a @ b),
+    ("matmul", 2, lambda a, b: a[0] @ b),
+    ("sum", 1, lambda a: a.sum()),
+    ("sum", 1, lambda a: a.sum(axis=0)),
+    ("mean", 1, lambda a: a.mean()),
+    ("mean", 1, lambda a: a.mean(axis=0)),
+    ("mean", 1, lambda a: a[:0].mean()),  # of nothing: NaN, as NumPy's and PyTorch's
+    ("max", 1, lambda a: a.max(axis=0)),
+    ("max", 1, lambda a: a.max(axis=1)),
+    ("min", 1, lambda a: a.min(axis=0)),
+    ("var", 1, lambda a: a.var(axis=0)),
+    ("var", 1, lambda a: a.var(axis=1, ddof=1)),
+    ("logsumexp", 1, lambda a: a.logsumexp(axis=0)),
+    ("logsumexp", 1, lambda a: a.logsumexp(axis=1)),
+    ("softmax", 1, lambda a: a.softmax(axis=0)),
+    ("softmax", 1, lambda a: a.softmax(axis=1)),
+    ("log_softmax", 1, lambda a: a.log_softmax(axis=0)),
+    ("log_softmax", 1, lambda a: a.log_softmax(axis=1)),
+    ("reshape", 1, lambda a: a.reshape(-1)),
+    ("transpose", 1, lambda a: a.T),
+    ("broadcast_to", 1, lambda a: a[:1].broadcast_to(a.shape)),
+    ("getitem", 1, lambda a: a[1:3]),
+    ("getitem", 1, lambda a: a[index_with_repeats()]),
+    ("scatter_add", 1, lambda a: ScatterAdd.apply(a, index=index_with_repeats(), shape=(12, 12), basic=False)),
+    ("concatenate", 2, lambda a, b: mg.concatenate([a, b])),
+    ("stack", 2, lambda a, b: mg.stack([a, b])),
+    ("binary_cross_entropy", 2, lambda p, t: F.binary_cross_entropy(*probabilities(p, t), "none")),
+    ("binary_cross_entropy_with_logits", 2, lambda x, t: F.binary_cross_entropy_with_logits(x, t.detach(), "none")),
+    ("cross_entropy", 1, lambda x: F.cross_entropy(x, np.arange(12) % 3, "none")),
+]
+
+
+def probabilities(p, t):
+    """The elements where p is a probability (binary_cross_entropy refuses the others), and
+    the targets there (hostile themselves)."""
+    keep = ~np.isnan(p.data) & (p.data >= 0) & (p.data <= 1)
+    return p[keep], t.data[keep]
+
+
+def built_in_ops():
+    found, todo = set(), [mg.Function]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if cls.__module__.startswith("microgradnn.") and "forward" in {k for c in cls.__mro__[:-2] for k in vars(c)}:
+            found.add(cls.name)
+    return found
+
+
+def test_the_hostile_value_cases_cover_every_built_in_op():
+    assert built_in_ops() - {"Function", "_Extremum", "_Reduction", "_Extreme"} == {name for name, _, _ in HOSTILE_OPS}
+
+
+def hostile_leaves(n, dtype):
+    a, b = hostile_grid(dtype)
+    return [mg.Tensor(x, requires_grad=True) for x in (a, b)[:n]]
+
+
+def hostile_seed(out):
+    return np.resize(hostile(out.dtype), out.shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("name", "n", "fn"), HOSTILE_OPS, ids=[f"{c[0]}-{i}" for i, c in enumerate(HOSTILE_OPS)])
+def test_no_numpy_warning_escapes_from_any_op_forward_or_backward(name, n, fn, dtype):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        leaves = hostile_leaves(n, dtype)
+        out = fn(*leaves)
+        assert out.grad_fn.name == name
+        out.backward(np.ones(out.shape), retain_graph=True)
+        out.backward(hostile_seed(out), retain_graph=True)
+        if out.grad_fn.differentiable_twice:
+            grads = mg.grad(out, leaves, hostile_seed(out), create_graph=True, allow_unused=True)
+            second = sum((g * g).sum() for g in grads if g is not None and g.requires_grad)
+            if isinstance(second, mg.Tensor):
+                second.backward()
+
+
+@pytest.mark.parametrize(("name", "n", "fn"), HOSTILE_OPS, ids=[f"{c[0]}-{i}" for i, c in enumerate(HOSTILE_OPS)])
+def test_detect_anomaly_names_the_op_that_makes_inf_or_nan(name, n, fn):
+    leaves = hostile_leaves(n, np.float64)
+    out = fn(*leaves)
+    if not np.isfinite(out.data).all():
+        expected = f"^detect_anomaly: {name} produced (nan|inf|-inf) in its result"
+        with mg.detect_anomaly(), pytest.raises(mg.AnomalyError, match=expected):
+            fn(*hostile_leaves(n, np.float64))
+    # Backward from finite leaves and a seed of ones, where the gradient alone turns bad.
+    finite = [mg.Tensor(np.nan_to_num(t.data, posinf=1.0, neginf=-1.0), requires_grad=True) for t in leaves]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the plain result may itself be bad; only gradients matter here
+        out = fn(*finite)
+    grads = mg.grad(out, finite, np.ones(out.shape), retain_graph=True, allow_unused=True)
+    if any(g is not None and not np.isfinite(g.data).all() for g in grads):
+        with mg.detect_anomaly(), pytest.raises(mg.AnomalyError, match=f"^detect_anomaly: the backward of {name} "):
+            out.backward(np.ones(out.shape))
+
+
+def test_losses_optimizers_and_in_place_updates_give_no_warning_on_hostile_values():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype in (np.float64, np.float32):
+            a, b = hostile_grid(dtype)
+            x = mg.Tensor(a, requires_grad=True)
+            F.mse_loss(x, b).backward()
+            F.nll_loss(x, np.arange(12) % 4).backward()
+            F.dropout(x, 1.0).sum().backward()
+            F.binary_cross_entropy(*probabilities(x, mg.Tensor(b))).backward()
+            with pytest.raises(ValueError, match="probabilities in \\[0, 1\\]"):
+                F.binary_cross_entropy(x, b)  # NaN and values outside [0, 1]: an error, no warning
+            with pytest.raises(ValueError, match="probabilities"):
+                F.binary_cross_entropy(mg.Tensor([np.nan, np.nan], dtype=dtype), [0.0, 1.0])
+            for make in (
+                lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+                lambda ps: optim.Adam(ps, lr=0.1, eps=0.0, weight_decay=0.1, amsgrad=True),
+                lambda ps: optim.AdamW(ps, lr=0.1, eps=0.0),
+                lambda ps: optim.RMSprop(ps, lr=0.1, eps=0.0, momentum=0.5, centered=True, weight_decay=0.1),
+                lambda ps: optim.Adagrad(ps, lr=0.1, eps=0.0, weight_decay=0.1, lr_decay=0.1),
+            ):
+                p = mg.Tensor(a.copy(), requires_grad=True)
+                opt = make([p])
+                for grad in (b, a, np.zeros_like(a)):
+                    p.grad = grad.copy()
+                    opt.step()
+                p.grad = hostile_grid(np.float64 if dtype == np.float32 else np.float32)[1]  # step casts it
+                opt.step()
+            with mg.no_grad():
+                p = mg.Tensor(a.copy(), requires_grad=True)
+                p += b
+                p -= b
+                p *= b
+                p /= b
+            t = mg.Tensor(a.copy())
+            t /= 0.0
+            with pytest.raises(IndexError, match="class index 1e[+]300 is out of range for 12 classes"):
+                F.cross_entropy(x, np.full(12, 1e300))  # a whole number too large for int64
+            assert np.isinf((mg.Tensor([1.0], dtype=np.float16) + np.array([10**6])).data).all()
+            mg.Tensor([1e308, -1e308], dtype=np.float32)  # inf, as PyTorch gives
+            mg.full((2,), 1e308, dtype=np.float32)
+            mg.Tensor(a).astype(np.float16)

@@ -161,6 +161,46 @@ def test_pow_with_tensor_exponent_at_zero_base_has_finite_gradient():
     np.testing.assert_allclose(base.grad, [0.0, 12.0])
 
 
+INF, NAN = np.inf, np.nan
+# x, y, d(x**y)/dx, d(x**y)/dy, derived by hand: y * x**(y-1) and x**y * log(x), with PyTorch's
+# values where those meet 0 * inf: d/dx = 0 for y = 0 (x**0 is constant), d/dy = 0 at x = 0 for
+# y >= 0, and -inf for y < 0 (inf * log(0)). A negative base has no real log: d/dy is NaN.
+POW_FAMILY = [
+    (0.0, 0.0, 0.0, 0.0),
+    (0.0, 1.0, 1.0, 0.0),  # 1 * 0**0
+    (0.0, 2.0, 0.0, 0.0),
+    (0.0, 3.0, 0.0, 0.0),
+    (0.0, 1.5, 0.0, 0.0),  # 1.5 * sqrt(0)
+    (0.0, 0.5, INF, 0.0),  # 0.5 / sqrt(0)
+    (0.0, -1.0, -INF, -INF),  # -1 / 0**2, and inf * -inf
+    (0.0, -2.0, -INF, -INF),
+    (0.0, -0.5, -INF, -INF),
+    (-2.0, 0.0, 0.0, NAN),
+    (-2.0, 1.0, 1.0, NAN),
+    (-2.0, 2.0, -4.0, NAN),
+    (-2.0, 3.0, 12.0, NAN),
+    (-2.0, -1.0, -0.25, NAN),
+    (-2.0, -2.0, 0.25, NAN),
+    (-2.0, 0.5, NAN, NAN),  # (-2)**0.5 is not real
+    (2.0, 0.0, 0.0, np.log(2.0)),
+    (2.0, 3.0, 12.0, 8 * np.log(2.0)),
+    (2.0, -1.0, -0.25, 0.5 * np.log(2.0)),
+]
+
+
+@pytest.mark.parametrize(("x", "y", "dx", "dy"), POW_FAMILY)
+def test_pow_gradients_at_zero_and_negative_bases_are_pytorchs(x, y, dx, dy):
+    base, exponent = leaf(x), leaf(y)
+    (base**exponent).backward()
+    np.testing.assert_allclose([base.grad, exponent.grad], [dx, dy], rtol=1e-15)
+    base = leaf([x])  # a constant exponent
+    (base**y).sum().backward()
+    np.testing.assert_allclose(base.grad, [dx], rtol=1e-15)
+    exponent = leaf([y])  # a constant base
+    (x**exponent).sum().backward()
+    np.testing.assert_allclose(exponent.grad, [dy], rtol=1e-15)
+
+
 def test_comparisons_are_boolean_and_not_differentiable():
     x = leaf([1.0, 2.0, 3.0])
     for result, expected in [
@@ -202,6 +242,55 @@ def test_float32_stays_float32_with_python_scalars_and_integer_arrays(op):
     assert out.dtype == np.float32
     out.sum().backward()
     assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda t: t + [1, 2, 3],
+        lambda t: [1, 2, 3] + t,
+        lambda t: t - [0.5, 0.5, 0.5],
+        lambda t: (0.5, 0.25, 2.0) - t,
+        lambda t: t * [0.5, 0.5, 0.5],
+        lambda t: [0.1, 0.2, 0.3] * t,
+        lambda t: t / [3.0, 3.0, 3.0],
+        lambda t: [1.0, 2.0, 3.0] / t,
+        lambda t: t ** [2.0, 2.0, 2.0],
+        lambda t: [2.0, 2.0, 2.0] ** t,
+        lambda t: t * [[0.5, 0.5, 0.5], [1.5, 1.5, 1.5]],  # nested
+        lambda t: t + [True, False, True],
+        lambda t: mg.maximum(t, [0.1, 0.1, 0.1]),
+        lambda t: mg.minimum([0.1, 0.1, 0.1], t),
+        lambda t: mg.where(t.data > 0, t, [0.1, 0.2, 0.3]),
+        lambda t: mg.where(t.data > 0, [0.1, 0.2, 0.3], t),
+        lambda t: t @ [0.1, 0.2, 0.3],
+        lambda t: [[0.1], [0.2], [0.3]] @ t.reshape(1, 3),
+    ],
+)
+def test_float32_stays_float32_with_python_lists_and_tuples(op):
+    x = mg.Tensor([0.5, -1.0, 2.0], dtype=np.float32, requires_grad=True)
+    out = op(x)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_a_list_is_as_weak_as_the_python_numbers_in_it():
+    x = mg.Tensor([0.1, 0.2], dtype=np.float32)
+    # float32(0.1) is not float64(0.1): a list cast to float64 would make these False.
+    assert (x == [0.1, 0.2]).data.all() and (x == 0.1).data[0]
+    assert not (x != [0.1, 0.2]).data.any() and (x <= [0.1, 0.2]).data.all() and (x >= (0.1, 0.2)).data.all()
+    np.testing.assert_array_equal((x * [0.1, 0.1]).data, (x * 0.1).data)
+    np.testing.assert_array_equal((x - [0.1, 0.1]).data, (x - 0.1).data)
+    with mg.no_grad():
+        x += [0.5, 0.5]
+        x *= (2, 2)
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(x.data, (np.float32([0.1, 0.2]) + np.float32(0.5)) * np.float32(2))
+    assert (mg.Tensor([1.0, 2.0]) * [0.1, 0.1]).dtype == np.float64
+    assert ((x > 0) + [1, 2]).dtype == np.float64  # a boolean tensor: as before, float64
+    with pytest.raises(TypeError, match="mul: cannot make a tensor from list"):
+        x * [1, [2, 3]]
 
 
 def test_mixing_float32_and_float64_promotes_and_casts_each_gradient_back():

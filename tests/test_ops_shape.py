@@ -123,6 +123,17 @@ def test_concatenate_and_stack_gradients(data):
     assert_grads_close(lambda *ts: weighted(mg.stack(list(ts), axis=stack_axis)), tuple(same), **TOL)
 
 
+def test_lists_joined_with_float32_tensors_stay_float32():
+    x = mg.Tensor([0.1, 0.2], dtype=np.float32, requires_grad=True)
+    for joined in (mg.concatenate([x, [0.1, 0.2]]), mg.stack([[0.1, 0.2], x]), mg.stack([x, np.array([1, 2])])):
+        assert joined.dtype == np.float32
+        joined.sum().backward()
+        assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(mg.stack([x, [0.1, 0.2]]).data[1], x.data)  # the same float32 numbers
+    assert mg.concatenate([x, np.array([1.0])]).dtype == np.float64  # a float64 array promotes, as NumPy does
+    assert mg.concatenate([[1.0], [2.0]]).dtype == np.float64
+
+
 MATMUL_SHAPES = [
     ((3,), (3,)),
     ((3,), (3, 2)),

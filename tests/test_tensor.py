@@ -64,6 +64,43 @@ def test_requires_grad_and_retain_grad_rules():
         mg.Tensor([1.0]).retain_grad()
 
 
+def test_requires_grad_can_be_set_on_leaves_only_and_on_floating_ones_only():
+    t = mg.Tensor([1.0])
+    t.requires_grad = True
+    assert t.requires_grad and t.is_leaf
+    y = t * 2
+    for value in (False, True):  # PyTorch refuses both on a non-leaf
+        with pytest.raises(RuntimeError, match=r"requires_grad: only a leaf's requires_grad can be set .* mul"):
+            y.requires_grad = value
+    assert y.requires_grad and y.grad_fn is not None  # unchanged: no silent detach
+    assert y.requires_grad_(True) is y  # already so: allowed, as in PyTorch
+    t.requires_grad = False
+    assert not t.requires_grad and not (t * 2).requires_grad
+    with mg.no_grad():
+        z = t * 2
+    z.requires_grad = True  # made without recording: a leaf
+    assert z.requires_grad
+    index = mg.Tensor([1.0, 3.0]).argmax()
+    for make_it in (lambda: setattr(index, "requires_grad", True), lambda: index.requires_grad_(True)):
+        with pytest.raises(TypeError, match="only floating tensors can require grad, not int64"):
+            make_it()
+    index.requires_grad = False
+    assert not index.requires_grad
+
+
+def test_format_specs_apply_to_one_value_and_no_spec_is_str():
+    assert f"{mg.Tensor(2.0 / 3):.4f}" == "0.6667" and format(mg.Tensor([[1.5]]), ".1e") == "1.5e+00"
+    assert f"{mg.Tensor([7.0], requires_grad=True):>6.1f}" == "   7.0"
+    assert f"{mg.Tensor([1.0, 2.0]) > 1.5}" == str(mg.Tensor([1.0, 2.0]) > 1.5)
+    assert format(mg.Tensor([True]), "") == str(mg.Tensor([True]))
+    for t in (mg.Tensor(1.0), mg.Tensor([1.0, 2.0]), mg.zeros(2, 3), mg.Tensor([2.0], requires_grad=True) * 2):
+        assert f"{t}" == format(t, "") == str(t) == repr(t)
+    with pytest.raises(TypeError, match=r"format: a format spec \('.2f'\) applies to one value.*shape \(2,\)"):
+        f"{mg.Tensor([1.0, 2.0]):.2f}"
+    with pytest.raises(TypeError, match=r"shape \(0,\)"):
+        format(mg.zeros(0), ".2f")
+
+
 def test_astype_is_differentiable():
     x = mg.Tensor([1.0, 2.0], requires_grad=True)
     y = x.astype(np.float32)

@@ -55,3 +55,36 @@ def test_a_deep_graph_is_walked_without_recursion():
     nodes, edges = parse(mg.viz.to_dot(y))
     # 5000 muls, the leaf, and the one constant 1.0 that every mul shares
     assert len(nodes) == 5000 + 2 and len(edges) == 5000 * 2
+
+
+def unquote(text):
+    """A DOT string's text, undoing its escapes (\\" and \\\\; \\n is a line break)."""
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), text)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['x"]; evil [label="', 'a\\"]; b -> c; d [label="\\', "two\nlines\r\nthree", "end\\", "tab\there", "}"],
+)
+def test_names_are_escaped_so_they_cannot_write_dot_of_their_own(name):
+    class Custom(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    Custom.name = name
+    x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    dot = mg.viz.to_dot(Custom.apply(x).sum())
+    string = r'"(?:[^"\\]|\\.)*"'
+    statement = re.compile(rf"^  (n\d+ \[label=({string})(, [a-z]+=[a-z]+)*\]|n\d+ -> n\d+);$")
+    lines = dot.split("\n")
+    assert lines[:3] == ["digraph microgradnn {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+    assert lines[-1] == "}"
+    assert all(statement.match(line) for line in lines[3:-1]), dot  # nothing but our own statements
+    labels = [unquote(statement.match(line).group(2)[1:-1]) for line in lines[3:-1] if "label" in line]
+    shown = name.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    assert labels == ["sum\n()", shown + "\n(2,)", "leaf (2,)\nrequires_grad"]

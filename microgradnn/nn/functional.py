@@ -78,6 +78,7 @@ class BinaryCrossEntropy(Function):
 
     __slots__ = ()
     name = "binary_cross_entropy"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -108,10 +109,14 @@ def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") ->
     _check_reduction(reduction, "binary_cross_entropy")
     target = _same_shape_target(input, target, "binary_cross_entropy")
     p = input.data
-    if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1 or np.isnan(p).any()):
+    if not ((p >= 0) & (p <= 1)).all():  # NaN fails both comparisons
+        numbers = p[~np.isnan(p)]  # (nanmin would warn when there are none)
+        found = f"values from {numbers.min():.4g} to {numbers.max():.4g}" if numbers.size else "only NaN"
+        if 0 < numbers.size < p.size:
+            found += " and NaN"
         raise ValueError(
-            f"binary_cross_entropy: input must be probabilities in [0, 1]; got values from "
-            f"{np.nanmin(p):.4g} to {np.nanmax(p):.4g} (for logits use binary_cross_entropy_with_logits)"
+            f"binary_cross_entropy: input must be probabilities in [0, 1]; got {found} "
+            "(for logits use binary_cross_entropy_with_logits)"
         )
     return _reduce(BinaryCrossEntropy.apply(input, target.detach()), reduction)
 
@@ -121,6 +126,7 @@ class BinaryCrossEntropyWithLogits(Function):
 
     __slots__ = ()
     name = "binary_cross_entropy_with_logits"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -157,11 +163,12 @@ def _class_indices(target: Any, n: int, classes: int, op: str) -> np.ndarray:
         if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
             bad = values[~np.isfinite(values) | (values != np.round(values))][0]
             raise ValueError(f"{op}: target must hold whole numbers (class indices), found {bad}")
-    indices = values.astype(np.int64)
-    out_of_range = (indices < 0) | (indices >= classes)
+    # Checked before the cast: a whole number beyond int64 (1e300) has no int64 to become.
+    out_of_range = (values < 0) | (values >= classes)
     if out_of_range.any():
-        raise IndexError(f"{op}: class index {indices[out_of_range][0]} is out of range for {classes} classes")
-    return indices
+        bad = values[out_of_range][0]
+        raise IndexError(f"{op}: class index {bad:.15g} is out of range for {classes} classes")
+    return values.astype(np.int64)
 
 
 def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -186,6 +193,7 @@ class CrossEntropy(Function):
 
     __slots__ = ("indices", "reduction")
     name = "cross_entropy"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, no_fp_warnings
 from ..errors import ShapeError, shape_of
 from ..tensor import DTypeLike, Tensor, as_float_array
 from . import backmath
@@ -44,12 +44,15 @@ __all__ = [
 def operand(value: Any, dtype: np.dtype, op: str) -> Any:
     """Prepare the non-Tensor side of a binary operation.
 
-    Python numbers stay Python numbers, so NumPy's rules keep a float32 tensor float32.
-    Integer and boolean arrays take the tensor's dtype (as in PyTorch, integers never
-    promote a floating tensor); floating arrays keep theirs and promote as NumPy does.
+    Python numbers stay Python numbers, so NumPy's rules keep a float32 tensor float32, and
+    lists and tuples of them (nested too) take the tensor's dtype in the same way. Integer and
+    boolean arrays take the tensor's dtype (as in PyTorch, integers never promote a floating
+    tensor); floating arrays keep theirs and promote as NumPy does.
 
     >>> import numpy as np
     >>> operand(np.array([1, 2]), np.dtype("float32"), "mul").dtype
+    dtype('float32')
+    >>> operand([0.5, 2], np.dtype("float32"), "mul").dtype
     dtype('float32')
     """
     if isinstance(value, Tensor):
@@ -61,10 +64,12 @@ def operand(value: Any, dtype: np.dtype, op: str) -> Any:
         if kind == "f":
             return value
         if kind in "biu":
-            return np.asarray(value, dtype=dtype)
+            with no_fp_warnings():  # an integer too large for float16 becomes inf
+                return np.asarray(value, dtype=dtype)
         raise TypeError(f"{op}: cannot combine a tensor with an array of {value.dtype}")
     if isinstance(value, (list, tuple)):
-        return operand(as_float_array(value, None, op), dtype, op)
+        # As weak as the Python numbers in it: [0.1] and 0.1 give the same float32 number.
+        return as_float_array(value, dtype if dtype.kind == "f" else None, op)
     raise TypeError(f"{op}: cannot combine a tensor with {type(value).__name__} {value!r:.40}")
 
 
@@ -100,6 +105,7 @@ class Add(Function):
     __slots__ = ()
 
     name = "add"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -117,6 +123,7 @@ class Sub(Function):
     __slots__ = ()
 
     name = "sub"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -134,6 +141,7 @@ class Mul(Function):
     __slots__ = ()
 
     name = "mul"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -154,6 +162,7 @@ class Div(Function):
     __slots__ = ()
 
     name = "div"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -191,6 +200,7 @@ class Pow(Function):
     __slots__ = ()
 
     name = "pow"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -201,20 +211,33 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> tuple[Any, Any]:
+        # PyTorch's values, also where the formulas meet 0 * inf: d/da is 0 where b == 0 (a ** 0
+        # is constant, also at a = 0), and d/db is 0 where a == 0 and b >= 0, -inf where a == 0
+        # and b < 0 (a ** b * log(a) = inf * -inf), NaN where a < 0 (log of a negative number).
         a, b, out = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            if type(b) in (int, float) and b == 2:
-                # x ** 2 is the common case (squared errors): 2x is a + a, exactly, and NumPy
-                # adds two arrays faster than it multiplies by a Python number.
-                grad_a = g * (a + a)
+            if type(b) in (int, float):  # a constant exponent: the common case
+                if b == 2:
+                    # x ** 2 is the common case (squared errors): 2x is a + a, exactly, and NumPy
+                    # adds two arrays faster than it multiplies by a Python number.
+                    grad_a = g * (a + a)
+                elif b == 0:
+                    grad_a = g * 0  # not 0 * a ** -1, which is NaN at a = 0
+                else:
+                    grad_a = g * b * a ** (b - 1)
             else:
-                grad_a = g * b * a ** (b - 1)
+                # b * a ** (b - 1) is 0 * inf at a = b = 0: there the exponent becomes 0, so the
+                # product is 0 * 1. Elsewhere the formula is left as it is (0 where b = 0 for any
+                # other number a), so that a second derivative stays right.
+                origin = (backmath.constant(a) == 0) & (backmath.constant(b) == 0)
+                grad_a = g * b * a ** (b - 1 + origin)
         if need_b:
-            # d(a**b)/db = a**b * log(a). Where a == 0 the product is taken as 0 (PyTorch's
-            # convention): adding 1 there makes the log 0.
-            grad_b = g * out * backmath.log(a + (backmath.constant(a) == 0))
+            # d(a**b)/db = a**b * log(a). Where a == 0 and b >= 0, PyTorch takes the product as
+            # 0: adding 1 to a there makes the log 0 (without a log(0) to differentiate again).
+            zero_base = (backmath.constant(a) == 0) & (backmath.constant(b) >= 0)
+            grad_b = g * out * backmath.log(a + zero_base)
         return grad_a, grad_b
 
 
@@ -286,6 +309,7 @@ class Exp(Function):
     __slots__ = ()
 
     name = "exp"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -306,6 +330,7 @@ class Log(Function):
     __slots__ = ()
 
     name = "log"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -325,6 +350,7 @@ class Sqrt(Function):
     __slots__ = ()
 
     name = "sqrt"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -450,6 +476,7 @@ class LeakyReLU(Function):
     __slots__ = ("slope",)
 
     name = "leaky_relu"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -552,6 +579,7 @@ class Cast(Function):
     __slots__ = ()
 
     name = "astype"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -594,7 +622,7 @@ def sqrt(x: Tensor) -> Tensor:
 
 
 def abs(x: Tensor) -> Tensor:
-    """|x|, with gradient 0 at 0.
+    """``|x|``, with gradient 0 at 0.
 
     >>> import microgradnn as mg
     >>> mg.abs(mg.Tensor([-2.0, 3.0])).tolist()

@@ -20,6 +20,7 @@ class MatMul(Function):
     __slots__ = ()
 
     name = "matmul"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod

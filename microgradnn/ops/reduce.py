@@ -78,6 +78,7 @@ class _Reduction(Function):
 class Sum(_Reduction):
     __slots__ = ()
     name = "sum"
+    may_warn = True
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -94,6 +95,7 @@ class Sum(_Reduction):
 class Mean(_Reduction):
     __slots__ = ("count",)
     name = "mean"
+    may_warn = True
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
@@ -147,6 +149,7 @@ class Min(_Extreme):
 class Var(_Reduction):
     __slots__ = ("divisor",)
     name = "var"
+    may_warn = True
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> np.ndarray:
@@ -170,6 +173,7 @@ class Var(_Reduction):
 class LogSumExp(_Reduction):
     __slots__ = ()
     name = "logsumexp"
+    may_warn = True
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:

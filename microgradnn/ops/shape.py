@@ -16,6 +16,7 @@ from ..autograd import Function, sum_to
 from ..errors import ShapeError
 from ..tensor import Tensor, as_tensor
 from . import backmath
+from .elementwise import operand
 from .reduce import normalize_axes
 
 __all__ = [
@@ -99,6 +100,7 @@ class ScatterAdd(Function):
     __slots__ = ("index",)
 
     name = "scatter_add"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -293,9 +295,14 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 
 
 def _tensors(values: Sequence[Any], op: str) -> list[Tensor]:
+    """The parts as Tensors; one given as a list (or an integer array) takes the dtype of the
+    first floating tensor among them, as it would in a binary op (see ``operand``)."""
     if isinstance(values, Tensor) or not isinstance(values, (list, tuple)) or not values:
         raise TypeError(f"{op}: expected a non-empty list or tuple of tensors")
-    return [as_tensor(v) for v in values]
+    dtype = next((v.dtype for v in values if isinstance(v, Tensor) and v.dtype.kind == "f"), None)
+    if dtype is None:
+        return [as_tensor(v) for v in values]
+    return [v if isinstance(v, Tensor) else Tensor(operand(v, dtype, op)) for v in values]
 
 
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:

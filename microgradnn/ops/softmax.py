@@ -17,6 +17,7 @@ __all__ = ["softmax", "log_softmax"]
 class Softmax(Function):
     __slots__ = ("axis",)
     name = "softmax"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod
@@ -37,6 +38,7 @@ class Softmax(Function):
 class LogSoftmax(Function):
     __slots__ = ("axis",)
     name = "log_softmax"
+    may_warn = True
     differentiable_twice = True
 
     @staticmethod

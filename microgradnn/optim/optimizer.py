@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import no_fp_warnings
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -108,10 +109,13 @@ class Optimizer:
                     raise ValueError(
                         f"{type(self).__name__}.step: gradient of shape {grad.shape} for a parameter of shape {p.shape}"
                     )
+                if grad.dtype != p.dtype:  # a gradient assigned by hand: cast as PyTorch would (1e308 -> inf)
+                    with no_fp_warnings():
+                        grad = grad.astype(p.dtype)
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {}
-                self.update(p, np.asarray(grad, dtype=p.dtype), group, state)
+                self.update(p, np.asarray(grad), group, state)
 
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         """Apply this optimizer's rule to one parameter (each optimizer defines it)."""
