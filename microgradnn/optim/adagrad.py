@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import no_fp_warnings
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -18,6 +19,7 @@ class Adagrad(Optimizer):
 
     For each parameter ``p`` with gradient ``g``, at step ``t`` (from 1)::
 
+        g = -g if maximize (ascend)
         g = g + weight_decay * p
         sum = sum + g * g                      (sum starts at initial_accumulator_value)
         p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)
@@ -37,6 +39,8 @@ class Adagrad(Optimizer):
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
             params,
@@ -46,6 +50,7 @@ class Adagrad(Optimizer):
                 weight_decay=weight_decay,
                 initial_accumulator_value=initial_accumulator_value,
                 eps=eps,
+                maximize=maximize,
             ),
         )
 
@@ -55,8 +60,11 @@ class Adagrad(Optimizer):
             if settings[key] < 0:
                 raise ValueError(f"Adagrad: invalid {key} {settings[key]} (must be >= 0)")
 
+    @no_fp_warnings()  # inf or NaN in a gradient gives inf or NaN weights, not warnings
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         """One Adagrad step for one parameter."""
+        if group["maximize"]:
+            grad = -grad
         if not state:
             state["step"] = 0
             state["sum"] = np.full_like(param.data, group["initial_accumulator_value"])

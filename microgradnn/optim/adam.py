@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import no_fp_warnings
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -19,6 +20,7 @@ class Adam(Optimizer):
 
     For each parameter ``p`` with gradient ``g``, at step ``t`` (from 1)::
 
+        g = -g if maximize (ascend)
         g = g + weight_decay * p                       (Adam; AdamW decays p instead)
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
@@ -42,8 +44,13 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+        super().__init__(
+            params,
+            dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize),
+        )
 
     def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
         super()._check_hyperparameters(settings)
@@ -54,8 +61,11 @@ class Adam(Optimizer):
         if settings["eps"] < 0:
             raise ValueError(f"{name}: invalid eps {settings['eps']} (must be >= 0)")
 
+    @no_fp_warnings()  # inf or NaN in a gradient gives inf or NaN weights, not warnings
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         """One Adam step for one parameter."""
+        if group["maximize"]:
+            grad = -grad
         lr, (beta1, beta2), eps, decay = group["lr"], group["betas"], group["eps"], group["weight_decay"]
         if not state:
             state["step"] = 0
@@ -103,5 +113,9 @@ class AdamW(Adam):
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(
+            params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize
+        )

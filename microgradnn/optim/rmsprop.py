@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import no_fp_warnings
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -18,6 +19,7 @@ class RMSprop(Optimizer):
 
     For each parameter ``p`` with gradient ``g``::
 
+        g = -g if maximize (ascend)
         g = g + weight_decay * p
         sq = alpha * sq + (1 - alpha) * g * g
         avg = sqrt(sq - mean_g**2) + eps, with mean_g = alpha * mean_g + (1 - alpha) * g
@@ -41,9 +43,20 @@ class RMSprop(Optimizer):
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
-            params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+            params,
+            dict(
+                lr=lr,
+                alpha=alpha,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                centered=centered,
+                maximize=maximize,
+            ),
         )
 
     def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
@@ -52,8 +65,11 @@ class RMSprop(Optimizer):
             if settings[key] < 0:
                 raise ValueError(f"RMSprop: invalid {key} {settings[key]} (must be >= 0)")
 
+    @no_fp_warnings()  # inf or NaN in a gradient gives inf or NaN weights, not warnings
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         """One RMSprop step for one parameter."""
+        if group["maximize"]:
+            grad = -grad
         alpha = group["alpha"]
         if not state:
             state["step"] = 0

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import no_fp_warnings
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -18,6 +19,7 @@ class SGD(Optimizer):
 
     For each parameter ``p`` with gradient ``g``::
 
+        g = -g if maximize (ascend)
         g = g + weight_decay * p
         if momentum:  buf = g on the first step, else momentum * buf + (1 - dampening) * g
                       g = g + momentum * buf if nesterov else buf
@@ -40,9 +42,19 @@ class SGD(Optimizer):
         dampening: float = 0,
         weight_decay: float = 0,
         nesterov: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         super().__init__(
-            params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+                maximize=maximize,
+            ),
         )
 
     def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
@@ -52,8 +64,11 @@ class SGD(Optimizer):
         if settings["nesterov"] and (settings["momentum"] <= 0 or settings["dampening"] != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
 
+    @no_fp_warnings()  # inf or NaN in a gradient gives inf or NaN weights, not warnings
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         """One SGD step for one parameter."""
+        if group["maximize"]:
+            grad = -grad
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param.data
         momentum = group["momentum"]
