@@ -394,3 +394,18 @@ def test_losses_gradients_on_drawn_batches(data):
     logits = data.draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-5, 5)))
     target = data.draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
     assert_grads_close(lambda a: F.cross_entropy(a, target), mg.Tensor(logits, requires_grad=True), **TOL)
+
+
+def test_clip_grad_norm_of_inf_or_huge_gradients_gives_pytorchs_values_without_warnings():
+    w = mg.Tensor([1.0, 2.0], requires_grad=True)
+    w.grad = np.array([np.inf, 1e308])
+    assert nn.utils.clip_grad_norm_([w], 1.0) == np.inf
+    assert np.isnan(w.grad[0]) and w.grad[1] == 0.0  # scaled by max_norm / inf = 0, as PyTorch
+    w.grad = np.array([1e300, 1e300])
+    assert nn.utils.clip_grad_norm_([w], 1.0) == np.inf  # the squares overflow, quietly
+
+
+@pytest.mark.parametrize("init", [nn.init.kaiming_uniform_, nn.init.xavier_uniform_])
+def test_initialising_an_empty_weight_is_a_no_op(init):
+    t = mg.zeros((0, 3))
+    assert init(t) is t and t.shape == (0, 3)

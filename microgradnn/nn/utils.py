@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..autograd import no_fp_warnings
 from ..tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -41,14 +42,16 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float, norm
     params = _with_grads(parameters)
     if not params:
         return 0.0
-    if norm_type == math.inf:
-        total = max(float(np.abs(g).max(initial=0.0)) for _, g in params)
-    else:
-        total = sum(float(np.sum(np.abs(g) ** norm_type)) for _, g in params) ** (1.0 / norm_type)
-    scale = max_norm / (total + 1e-6)  # PyTorch's epsilon keeps a zero norm from dividing by zero
-    if scale < 1:
-        for p, g in params:
-            p.grad = (g * scale).astype(g.dtype, copy=False)
+    # inf or NaN gradients give an inf or NaN norm (and gradients), as in PyTorch; no warnings.
+    with no_fp_warnings():
+        if norm_type == math.inf:
+            total = max(float(np.abs(g).max(initial=0.0)) for _, g in params)
+        else:
+            total = sum(float(np.sum(np.abs(g) ** norm_type)) for _, g in params) ** (1.0 / norm_type)
+        scale = max_norm / (total + 1e-6)  # PyTorch's epsilon keeps a zero norm from dividing by zero
+        if not scale >= 1:  # NaN too: a NaN norm makes NaN gradients, as PyTorch's
+            for p, g in params:
+                p.grad = (g * scale).astype(g.dtype, copy=False)
     return total
 
 
