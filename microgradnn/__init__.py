@@ -149,3 +149,15 @@ __all__ = [
     "softmax",
     "log_softmax",
 ]
+
+# ---- unary math and activations (ops/unary.py, ops/activation.py)
+# (section UNARY: imports and `__all__ +=` go above this line)
+
+# ---- reductions, scans and ordering (ops/reduce.py, ops/scan.py, ops/sort.py)
+# (section REDUCE: imports and `__all__ +=` go above this line)
+
+# ---- shapes, joining and indexing (ops/shape.py, ops/indexing.py)
+# (section SHAPE: imports and `__all__ +=` go above this line)
+
+# ---- linear algebra, creation and random (ops/linalg.py, creation.py, ops/random.py)
+# (section LINALG: imports and `__all__ +=` go above this line)

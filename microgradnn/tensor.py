@@ -574,8 +574,21 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.getitem(self, index)
 
+    # ---------------- unary math and activations (ops/unary.py, ops/activation.py)
+    # (section UNARY: methods go above this line)
+
+    # ---------------- reductions, scans and ordering (ops/reduce.py, ops/scan.py, ops/sort.py)
+    # (section REDUCE: methods go above this line)
+
+    # ---------------- shapes, joining and indexing (ops/shape.py, ops/indexing.py)
+    # (section SHAPE: methods go above this line)
+
+    # ---------------- linear algebra, creation and random (ops/linalg.py, creation.py, ops/random.py)
+    # (section LINALG: methods go above this line)
+
 
 # The op modules build on Tensor, so they are imported once the class exists.
 from . import autograd  # noqa: E402
 from .ops import elementwise, linalg, reduce, softmax  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
+# (section imports: op modules go above this line)
