@@ -496,7 +496,7 @@ def run_train(args: argparse.Namespace) -> int:
     report = sys.stderr if args.graph == "-" else sys.stdout
     if args.gradcheck:
         # A full check costs two loss evaluations per weight: large models get random projections.
-        fast = sum(p.size for p in model.parameters()) > 1_000
+        fast = sum(p.numel() for p in model.parameters()) > 1_000
         report_ = gradcheck_module(model, loss_fn, Tensor(X_train), y_train_t, raise_exception=False, fast_mode=fast)
         print(report_, file=report)
     if args.graph:
@@ -763,6 +763,7 @@ def run_predict(args: argparse.Namespace) -> int:
 def _builtin_checks(rng: np.random.Generator) -> list[tuple[str, Callable[..., Tensor], tuple[Tensor, ...]]]:
     """(name, function, inputs) for every built-in op and layer, on smooth random inputs."""
     from .nn import functional as F
+    from .ops import linalg as la
     from .ops.elementwise import maximum, minimum, where
     from .ops.shape import concatenate, stack
 
@@ -801,7 +802,7 @@ def _builtin_checks(rng: np.random.Generator) -> list[tuple[str, Callable[..., T
         ("where", lambda a, b: where(a.data > 0, a, b), (t(3, 4), t(3, 4))),
         ("sum", lambda a: a.sum(axis=1), (t(3, 4),)),
         ("mean", lambda a: a.mean(axis=0, keepdims=True), (t(3, 4),)),
-        ("max", lambda a: a.max(axis=1), (Tensor(rng.permutation(12).reshape(3, 4) * 0.5, requires_grad=True),)),
+        ("max", lambda a: a.max(dim=1).values, (Tensor(rng.permutation(12).reshape(3, 4) * 0.5, requires_grad=True),)),
         ("min", lambda a: a.min(), (Tensor(rng.permutation(12).reshape(3, 4) * 0.5, requires_grad=True),)),
         ("var", lambda a: a.var(axis=1), (t(3, 4),)),
         ("logsumexp", lambda a: a.logsumexp(axis=1), (t(3, 4),)),
@@ -813,6 +814,17 @@ def _builtin_checks(rng: np.random.Generator) -> list[tuple[str, Callable[..., T
         ("concatenate", lambda a, b: concatenate([a, b], axis=1), (t(3, 4), t(3, 2))),
         ("stack", lambda a, b: stack([a, b], axis=0), (t(3, 4), t(3, 4))),
         ("broadcast_to", lambda a: a.broadcast_to((2, 3, 4)), (t(3, 1),)),
+        ("einsum", lambda a, b: la.einsum("bij,jk->bki", a, b), (t(2, 3, 4), t(4, 2))),
+        ("einsum (diagonal)", lambda a: la.einsum("ii->i", a) * 2, (t(3, 3),)),
+        ("cross", lambda a, b: la.cross(a, b, dim=-1), (t(4, 3), t(3))),
+        ("tril", lambda a: la.tril(a, -1) * a, (t(3, 4),)),
+        ("diagonal", lambda a: la.diagonal(a, 1) ** 2, (t(3, 4),)),
+        ("diag_embed", lambda a: la.diag_embed(a) ** 2, (t(2, 3),)),
+        ("linalg.inv", la.inv, (Tensor(rng.uniform(-0.3, 0.3, (3, 3)) + 2 * np.eye(3), requires_grad=True),)),
+        ("linalg.det", la.det, (Tensor(rng.uniform(-0.3, 0.3, (3, 3)) + 2 * np.eye(3), requires_grad=True),)),
+        ("linalg.solve", la.solve, (Tensor(rng.uniform(-0.3, 0.3, (3, 3)) + 2 * np.eye(3), requires_grad=True), t(3))),
+        ("linalg.cholesky", lambda a: la.cholesky(a @ a.mT + 3 * Tensor(np.eye(3))), (t(3, 3),)),
+        ("linalg.qr", lambda a: la.qr(a).Q * la.qr(a).R.sum(), (t(4, 3),)),
         ("mse_loss", lambda a: F.mse_loss(a, Tensor(weights)), (t(3, 4),)),
         (
             "binary_cross_entropy",

@@ -170,16 +170,16 @@ def _analytical_jacobian(fn: Callable[..., Any], template: Sequence[Any], checke
         raise TypeError(f"gradcheck: fn must return a Tensor, not {type(out).__name__}")
     wrt = [leaves[i] for i in checked]
     rows: list[list[np.ndarray]] = [[] for _ in checked]
-    for k in range(out.size):
-        seed = np.zeros(out.size, dtype=out.dtype)
+    for k in range(out.numel()):
+        seed = np.zeros(out.numel(), dtype=out.dtype)
         seed[k] = 1
         if out.requires_grad:
             grads = grad(out, wrt, grad_outputs=Tensor(seed.reshape(out.shape)), retain_graph=True, allow_unused=True)
         else:
             grads = (None,) * len(wrt)
         for r, g, leaf in zip(rows, grads, wrt, strict=True):
-            r.append(np.zeros(leaf.size) if g is None else np.asarray(g.data, dtype=np.float64).ravel())
-    return [np.stack(r, axis=0) if r else np.zeros((0, leaf.size)) for r, leaf in zip(rows, wrt, strict=True)]
+            r.append(np.zeros(leaf.numel()) if g is None else np.asarray(g.data, dtype=np.float64).ravel())
+    return [np.stack(r, axis=0) if r else np.zeros((0, leaf.numel())) for r, leaf in zip(rows, wrt, strict=True)]
 
 
 def _compare(
@@ -385,7 +385,7 @@ def gradcheck_module(
         for _, p in named:
             p.grad = None
         loss = loss_fn(model(x), y)
-        if loss.size != 1:
+        if loss.numel() != 1:
             raise ValueError(f"gradcheck_module: the loss must be a single number, got shape {loss.shape}")
         loss.backward()
         analytical = [np.zeros(p.shape) if p.grad is None else np.asarray(p.grad, np.float64) for _, p in named]

@@ -65,6 +65,27 @@ def _float_dtype(dtype: DTypeLike, what: str) -> np.dtype:
     return resolved
 
 
+def _is_index_dtype(dtype: DTypeLike) -> bool:
+    try:
+        return np.dtype(dtype).kind in _INTEGER_KINDS
+    except TypeError:
+        return False  # as_float_array names the bad dtype
+
+
+def _index_array(data: Any, dtype: DTypeLike) -> np.ndarray:
+    """``data`` as an integer or bool array (shared when it already is one of ``dtype``)."""
+    if isinstance(data, Tensor):
+        data = data._data
+    try:
+        array = np.asarray(data)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"it holds {array.dtype} values, not numbers")
+        with autograd.no_fp_warnings():  # NaN or inf cast to an integer: as NumPy, no warning
+            return array.astype(dtype, copy=False)
+    except (ValueError, TypeError, OverflowError) as err:
+        raise TypeError(f"Tensor: cannot make a {np.dtype(dtype)} tensor from {_describe(data)} ({err})") from None
+
+
 def _describe(data: Any) -> str:
     text = repr(data)
     if len(text) > 60:
@@ -102,7 +123,22 @@ class RemovableHandle:
         self._hooks.pop(self.id, None)
 
 
-class Tensor:
+class _DtypeCasts:
+    """PyTorch's ``x.float()``/``x.double()``, in a base class of Tensor: a method named
+    ``float`` in Tensor's own body would hide the builtin from every annotation after it."""
+
+    __slots__ = ()
+
+    def float(self) -> Tensor:
+        """This tensor in float32 (differentiable), as ``torch.Tensor.float``."""
+        return elementwise.astype(self, np.float32)  # type: ignore[arg-type]
+
+    def double(self) -> Tensor:
+        """This tensor in float64 (differentiable)."""
+        return elementwise.astype(self, np.float64)  # type: ignore[arg-type]
+
+
+class Tensor(_DtypeCasts):
     """An n-dimensional array that records the operations made from it, for backward.
 
     >>> import microgradnn as mg
@@ -116,7 +152,8 @@ class Tensor:
 
     ``Tensor(data, requires_grad=False, dtype=None)`` takes scalars, nested lists and ndarrays.
     A floating ndarray of the wanted dtype is shared, not copied; integers and booleans become
-    float64. float32 stays float32 through every op.
+    float64 unless an integer or bool ``dtype`` is asked for (``dtype=np.int64`` makes an index
+    tensor, which can never require grad). float32 stays float32 through every op.
 
     Gradients accumulate into ``.grad`` (an ndarray) of leaves that require grad, as in PyTorch:
     clear them each step (``w.grad = None``). ``.data`` may be assigned; every assignment and
@@ -151,7 +188,11 @@ class Tensor:
     _hooks: dict[int, Callable[[Any], Any]] | None  # register_hook's functions, by handle id
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike = None) -> None:
-        self._data = as_float_array(data, dtype)
+        if dtype is not None and _is_index_dtype(dtype):
+            # An explicit integer or bool dtype: an index or mask tensor, never differentiable.
+            self._data = _index_array(data, dtype)
+        else:
+            self._data = as_float_array(data, dtype)
         self.grad = None
         self._requires_grad = False
         self.grad_fn = None
@@ -197,10 +238,28 @@ class Tensor:
         """The number of axes."""
         return self._data.ndim
 
-    @property
-    def size(self) -> int:
+    def size(self, dim: int | None = None) -> Any:
+        """The shape as a tuple (PyTorch's ``x.size()``), or the length of dim ``dim``.
+
+        A method, as in PyTorch; ``numel()`` counts the elements (NumPy's ``.size``).
+
+        >>> import microgradnn as mg
+        >>> mg.zeros(2, 3).size(), mg.zeros(2, 3).size(-1)
+        ((2, 3), 3)
+        """
+        if dim is None:
+            return self._data.shape
+        if not self._data.ndim:
+            raise ShapeError(f"size: a 0-d tensor has no dim {dim}; size() is its shape, ()")
+        return self._data.shape[shape_ops.check_dim("size", dim, self._data.shape)]
+
+    def numel(self) -> int:
         """The number of elements."""
-        return self._data.size
+        return int(self._data.size)
+
+    def dim(self) -> int:
+        """The number of dims (``ndim``)."""
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
@@ -491,39 +550,7 @@ class Tensor:
         """The same values in another floating dtype (differentiable)."""
         return elementwise.astype(self, dtype)
 
-    # ------------------------------------------------------------ reductions
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all axes when None)."""
-        return reduce.sum(self, axis, keepdims)
-
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis`` (all axes when None)."""
-        return reduce.mean(self, axis, keepdims)
-
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis``; tied entries share the gradient evenly."""
-        return reduce.max(self, axis, keepdims)
-
-    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """Minimum over ``axis``; tied entries share the gradient evenly."""
-        return reduce.min(self, axis, keepdims)
-
-    def var(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Variance over ``axis`` (NumPy's ``ddof=0`` by default, unlike PyTorch's)."""
-        return reduce.var(self, axis, keepdims, ddof)
-
-    def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """log(sum(exp(x))) over ``axis``, stable for large inputs."""
-        return reduce.logsumexp(self, axis, keepdims)
-
-    def argmax(self, axis: int | None = None) -> Tensor:
-        """Index of the maximum (not differentiable)."""
-        return reduce.argmax(self, axis)
-
-    def argmin(self, axis: int | None = None) -> Tensor:
-        """Index of the minimum (not differentiable)."""
-        return reduce.argmin(self, axis)
-
+    # ------------------------------------------------------------ softmax
     def softmax(self, axis: int = -1) -> Tensor:
         """exp(x) / sum(exp(x)) along ``axis``, stable for large inputs."""
         return softmax.softmax(self, axis)
@@ -533,62 +560,677 @@ class Tensor:
         return softmax.log_softmax(self, axis)
 
     # ------------------------------------------------------------ shape
+    # PyTorch's meanings (see ops/shape.py): transpose(a, b) swaps two dims, squeeze(d) leaves
+    # a dim whose size is not 1 alone.
     def reshape(self, *shape: Any) -> Tensor:
-        """The same elements in a new shape (``-1`` infers one axis)."""
+        """The same elements in a new shape (``-1`` infers one dim)."""
         return shape_ops.reshape(self, *shape)
 
-    def transpose(self, *axes: Any) -> Tensor:
-        """Permute axes, as ``np.transpose`` (no axes: reverse them)."""
-        return shape_ops.transpose(self, *axes)
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for reshape."""
+        return shape_ops.reshape(self, *shape)
+
+    def transpose(self, *dims: Any) -> Tensor:
+        """Swap two dims (``transpose(0, 1)``); no dims, or a full permutation, permutes."""
+        return shape_ops.transpose(self, *dims)
+
+    def permute(self, *dims: Any) -> Tensor:
+        """Reorder the dims: ``permute(2, 0, 1)`` or ``permute((2, 0, 1))``."""
+        return shape_ops.permute(self, *dims)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        """Exchange two axes."""
+        """Exchange two dims."""
         return shape_ops.swapaxes(self, axis1, axis2)
+
+    def t(self) -> Tensor:
+        """The transpose of a tensor of at most 2 dims."""
+        return shape_ops.t(self)
 
     @property
     def T(self) -> Tensor:
-        """All axes reversed (the matrix transpose for 2-d)."""
+        """All dims reversed (the matrix transpose for 2-d)."""
         return shape_ops.transpose(self)
 
     @property
     def mT(self) -> Tensor:
-        """The last two axes exchanged (a batch of matrix transposes)."""
+        """The last two dims exchanged (a batch of matrix transposes)."""
         return shape_ops.swapaxes(self, -1, -2)
 
-    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
-        """Remove size-1 axes (only ``axis`` when given)."""
-        return shape_ops.squeeze(self, axis)
+    def squeeze(self, dim: int | Sequence[int] | None = None, *, axis: int | Sequence[int] | None = None) -> Tensor:
+        """Remove size-1 dims (only those among ``dim`` when given; others are left alone)."""
+        return shape_ops.squeeze(self, dim, axis=axis)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert a size-1 dim at ``dim``."""
+        return shape_ops.unsqueeze(self, dim)
 
     def expand_dims(self, axis: int | Sequence[int]) -> Tensor:
-        """Insert size-1 axes at ``axis``."""
+        """Insert size-1 axes at ``axis`` (NumPy's)."""
         return shape_ops.expand_dims(self, axis)
 
-    def flatten(self) -> Tensor:
-        """All elements in one axis."""
-        return shape_ops.flatten(self)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims ``start_dim`` to ``end_dim`` joined into one."""
+        return shape_ops.flatten(self, start_dim, end_dim)
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Dim ``dim`` split into ``sizes``."""
+        return shape_ops.unflatten(self, dim, sizes)
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
-        """Repeat along size-1 and new leading axes to ``shape``, as ``np.broadcast_to``."""
+        """Repeat along size-1 and new leading dims to ``shape``, as ``np.broadcast_to``."""
         return shape_ops.broadcast_to(self, shape)
+
+    def expand(self, *sizes: Any) -> Tensor:
+        """``broadcast_to`` where -1 keeps a dim's size."""
+        return shape_ops.expand(self, *sizes)
 
     def __getitem__(self, index: Any) -> Tensor:
         return shape_ops.getitem(self, index)
 
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``t[index] = value``, in place: on a tensor that does not require grad, or on any
+        inside ``no_grad()``, as in PyTorch. It counts as an in-place change (version check)."""
+        if self._requires_grad and autograd._modes.flags & autograd.GRAD:
+            raise RuntimeError(
+                f"setitem: in-place assignment into a tensor that requires grad (shape {self.shape}); "
+                "do it inside `with no_grad():`, or build the result with where/scatter/cat instead"
+            )
+        index = shape_ops._plain_index(index, "setitem")
+        values = elementwise.operand(value, self._data.dtype, "setitem")
+        try:
+            with autograd.no_fp_warnings():
+                self._data[index] = values
+        except IndexError as err:
+            raise IndexError(f"setitem: {err} (tensor of shape {self.shape})") from None
+        except ValueError as err:
+            if not self._data.flags.writeable:
+                raise RuntimeError(
+                    f"setitem: this tensor (shape {self.shape}) is a read-only broadcast view; clone() it first"
+                ) from None
+            raise ShapeError(
+                f"setitem: cannot assign a value of shape {shape_of(values)} to index {index!r} of a "
+                f"tensor of shape {self.shape} ({err})"
+            ) from None
+        autograd.note_change(self)
+
     # ---------------- unary math and activations (ops/unary.py, ops/activation.py)
+    # elementwise maths (ops/unary.py); each is the function of the same name, mg.<name>.
+    def sin(self) -> Tensor:
+        """``mg.sin`` of this tensor."""
+        return unary_ops.sin(self)
+
+    def cos(self) -> Tensor:
+        """``mg.cos`` of this tensor."""
+        return unary_ops.cos(self)
+
+    def tan(self) -> Tensor:
+        """``mg.tan`` of this tensor."""
+        return unary_ops.tan(self)
+
+    def arcsin(self) -> Tensor:
+        """``mg.arcsin`` of this tensor."""
+        return unary_ops.arcsin(self)
+
+    def asin(self) -> Tensor:
+        """``mg.asin`` of this tensor."""
+        return unary_ops.asin(self)
+
+    def arccos(self) -> Tensor:
+        """``mg.arccos`` of this tensor."""
+        return unary_ops.arccos(self)
+
+    def acos(self) -> Tensor:
+        """``mg.acos`` of this tensor."""
+        return unary_ops.acos(self)
+
+    def arctan(self) -> Tensor:
+        """``mg.arctan`` of this tensor."""
+        return unary_ops.arctan(self)
+
+    def atan(self) -> Tensor:
+        """``mg.atan`` of this tensor."""
+        return unary_ops.atan(self)
+
+    def sinh(self) -> Tensor:
+        """``mg.sinh`` of this tensor."""
+        return unary_ops.sinh(self)
+
+    def cosh(self) -> Tensor:
+        """``mg.cosh`` of this tensor."""
+        return unary_ops.cosh(self)
+
+    def arcsinh(self) -> Tensor:
+        """``mg.arcsinh`` of this tensor."""
+        return unary_ops.arcsinh(self)
+
+    def asinh(self) -> Tensor:
+        """``mg.asinh`` of this tensor."""
+        return unary_ops.asinh(self)
+
+    def arccosh(self) -> Tensor:
+        """``mg.arccosh`` of this tensor."""
+        return unary_ops.arccosh(self)
+
+    def acosh(self) -> Tensor:
+        """``mg.acosh`` of this tensor."""
+        return unary_ops.acosh(self)
+
+    def arctanh(self) -> Tensor:
+        """``mg.arctanh`` of this tensor."""
+        return unary_ops.arctanh(self)
+
+    def atanh(self) -> Tensor:
+        """``mg.atanh`` of this tensor."""
+        return unary_ops.atanh(self)
+
+    def sinc(self) -> Tensor:
+        """``mg.sinc`` of this tensor."""
+        return unary_ops.sinc(self)
+
+    def deg2rad(self) -> Tensor:
+        """``mg.deg2rad`` of this tensor."""
+        return unary_ops.deg2rad(self)
+
+    def rad2deg(self) -> Tensor:
+        """``mg.rad2deg`` of this tensor."""
+        return unary_ops.rad2deg(self)
+
+    def log1p(self) -> Tensor:
+        """``mg.log1p`` of this tensor."""
+        return unary_ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        """``mg.expm1`` of this tensor."""
+        return unary_ops.expm1(self)
+
+    def log2(self) -> Tensor:
+        """``mg.log2`` of this tensor."""
+        return unary_ops.log2(self)
+
+    def log10(self) -> Tensor:
+        """``mg.log10`` of this tensor."""
+        return unary_ops.log10(self)
+
+    def exp2(self) -> Tensor:
+        """``mg.exp2`` of this tensor."""
+        return unary_ops.exp2(self)
+
+    def square(self) -> Tensor:
+        """``mg.square`` of this tensor."""
+        return unary_ops.square(self)
+
+    def reciprocal(self) -> Tensor:
+        """``mg.reciprocal`` of this tensor."""
+        return unary_ops.reciprocal(self)
+
+    def rsqrt(self) -> Tensor:
+        """``mg.rsqrt`` of this tensor."""
+        return unary_ops.rsqrt(self)
+
+    def erf(self) -> Tensor:
+        """``mg.erf`` of this tensor."""
+        return unary_ops.erf(self)
+
+    def erfc(self) -> Tensor:
+        """``mg.erfc`` of this tensor."""
+        return unary_ops.erfc(self)
+
+    def erfinv(self) -> Tensor:
+        """``mg.erfinv`` of this tensor."""
+        return unary_ops.erfinv(self)
+
+    def sign(self) -> Tensor:
+        """``mg.sign`` of this tensor."""
+        return unary_ops.sign(self)
+
+    def floor(self) -> Tensor:
+        """``mg.floor`` of this tensor."""
+        return unary_ops.floor(self)
+
+    def ceil(self) -> Tensor:
+        """``mg.ceil`` of this tensor."""
+        return unary_ops.ceil(self)
+
+    def trunc(self) -> Tensor:
+        """``mg.trunc`` of this tensor."""
+        return unary_ops.trunc(self)
+
+    def frac(self) -> Tensor:
+        """``mg.frac`` of this tensor."""
+        return unary_ops.frac(self)
+
+    def isnan(self) -> Tensor:
+        """``mg.isnan`` of this tensor."""
+        return unary_ops.isnan(self)
+
+    def isinf(self) -> Tensor:
+        """``mg.isinf`` of this tensor."""
+        return unary_ops.isinf(self)
+
+    def isfinite(self) -> Tensor:
+        """``mg.isfinite`` of this tensor."""
+        return unary_ops.isfinite(self)
+
+    def logaddexp(self, other: Any) -> Tensor:
+        """``mg.logaddexp(self, other)``."""
+        return unary_ops.logaddexp(self, other)
+
+    def logaddexp2(self, other: Any) -> Tensor:
+        """``mg.logaddexp2(self, other)``."""
+        return unary_ops.logaddexp2(self, other)
+
+    def fmod(self, other: Any) -> Tensor:
+        """``mg.fmod(self, other)``."""
+        return unary_ops.fmod(self, other)
+
+    def remainder(self, other: Any) -> Tensor:
+        """``mg.remainder(self, other)``."""
+        return unary_ops.remainder(self, other)
+
+    def floor_divide(self, other: Any) -> Tensor:
+        """``mg.floor_divide(self, other)``."""
+        return unary_ops.floor_divide(self, other)
+
+    def copysign(self, other: Any) -> Tensor:
+        """``mg.copysign(self, other)``."""
+        return unary_ops.copysign(self, other)
+
+    def hypot(self, other: Any) -> Tensor:
+        """``mg.hypot(self, other)``."""
+        return unary_ops.hypot(self, other)
+
+    def atan2(self, other: Any) -> Tensor:
+        """``mg.atan2(self, other)``."""
+        return unary_ops.atan2(self, other)
+
+    def arctan2(self, other: Any) -> Tensor:
+        """``mg.arctan2(self, other)``."""
+        return unary_ops.arctan2(self, other)
+
+    def xlogy(self, other: Any) -> Tensor:
+        """``mg.xlogy(self, other)``."""
+        return unary_ops.xlogy(self, other)
+
+    def round(self, decimals: int = 0) -> Tensor:
+        """``mg.round``: half to even, to ``decimals`` places; gradient 0."""
+        return unary_ops.round(self, decimals)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """``mg.nan_to_num``: NaN and infinities replaced."""
+        return unary_ops.nan_to_num(self, nan, posinf, neginf)
+
+    def lerp(self, end: Any, weight: Any) -> Tensor:
+        """``mg.lerp``: self + weight * (end - self)."""
+        return unary_ops.lerp(self, end, weight)
+
+    def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        """``mg.isclose``: where the two are close, a boolean tensor."""
+        return unary_ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """``mg.allclose``: whether every element is close, a bool."""
+        return unary_ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Any) -> bool:
+        """``mg.equal``: the same shape and values, a bool."""
+        return unary_ops.equal(self, other)
+
+    # PyTorch's remainder (the sign of the divisor) is Python's % and NumPy's mod.
+    def __mod__(self, other: Any) -> Tensor:
+        return unary_ops.remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        return unary_ops.remainder(other, self)
+
+    def __floordiv__(self, other: Any) -> Tensor:
+        return unary_ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return unary_ops.floor_divide(other, self)
+
     # (section UNARY: methods go above this line)
 
     # ---------------- reductions, scans and ordering (ops/reduce.py, ops/scan.py, ops/sort.py)
+    def sum(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Tensor:
+        """Sum over ``dim`` (all dims when None)."""
+        return reduce.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def mean(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Tensor:
+        """Mean over ``dim`` (all dims when None)."""
+        return reduce.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def prod(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Tensor:
+        """Product over ``dim`` (all dims when None)."""
+        return reduce.prod(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def max(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Any:
+        """The maximum; with ``dim``, a named tuple ``(values, indices)``."""
+        return reduce.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Any:
+        """The minimum; with ``dim``, a named tuple ``(values, indices)``."""
+        return reduce.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Tensor:
+        """Maximum over ``dim``; tied entries share the gradient evenly."""
+        return reduce.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Tensor:
+        """Minimum over ``dim``; tied entries share the gradient evenly."""
+        return reduce.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool | None = None, **kwargs: Any) -> Tensor:
+        """Variance over ``dim`` (``correction=1`` by default, as PyTorch; ``ddof=0`` NumPy's)."""
+        return reduce.var(self, dim, unbiased, keepdim, **kwargs)
+
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool | None = None, **kwargs: Any) -> Tensor:
+        """Standard deviation over ``dim`` (``correction=1`` by default)."""
+        return reduce.std(self, dim, unbiased, keepdim, **kwargs)
+
+    def logsumexp(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Tensor:
+        """log(sum(exp(x))) over ``dim``, stable for large inputs."""
+        return reduce.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(
+        self,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+        *,
+        axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Index of the maximum (int64, not differentiable)."""
+        return reduce.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(
+        self,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+        *,
+        axis: int | None = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        """Index of the minimum (int64, not differentiable)."""
+        return reduce.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def all(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Tensor:
+        """Whether every element (over ``dim``) is non-zero."""
+        return reduce.all(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def any(
+        self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
+    ) -> Tensor:
+        """Whether some element (over ``dim``) is non-zero."""
+        return reduce.any(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def count_nonzero(self, dim: Any = None, *, axis: Any = None) -> Tensor:
+        """How many elements (over ``dim``) are non-zero (int64)."""
+        return reduce.count_nonzero(self, dim, axis=axis)
+
+    def median(self, dim: int | None = None, keepdim: bool | None = None, **kwargs: Any) -> Any:
+        """The lower middle value; with ``dim``, ``(values, indices)``."""
+        return reduce.median(self, dim, keepdim, **kwargs)
+
+    def quantile(self, q: Any, dim: int | None = None, keepdim: bool | None = None, **kwargs: Any) -> Tensor:
+        """The ``q``-th quantiles over ``dim``, interpolating linearly."""
+        return reduce.quantile(self, q, dim, keepdim, **kwargs)
+
+    def nansum(self, dim: Any = None, keepdim: bool | None = None, **kwargs: Any) -> Tensor:
+        """Sum treating NaN as 0."""
+        return reduce.nansum(self, dim, keepdim, **kwargs)
+
+    def nanmean(self, dim: Any = None, keepdim: bool | None = None, **kwargs: Any) -> Tensor:
+        """Mean of the non-NaN elements."""
+        return reduce.nanmean(self, dim, keepdim, **kwargs)
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
+        """``torch.norm``: the 2-norm (``"fro"``) or the vector p-norm over ``dim``."""
+        return reduce.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+        """Running sum along ``dim``."""
+        return scan.cumsum(self, dim, axis=axis)
+
+    def cumprod(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+        """Running product along ``dim``."""
+        return scan.cumprod(self, dim, axis=axis)
+
+    def logcumsumexp(self, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+        """Running log(sum(exp(x))) along ``dim``."""
+        return scan.logcumsumexp(self, dim, axis=axis)
+
+    def cummax(self, dim: int | None = None, *, axis: int | None = None) -> Any:
+        """Running maximum along ``dim``: ``(values, indices)``."""
+        return scan.cummax(self, dim, axis=axis)
+
+    def cummin(self, dim: int | None = None, *, axis: int | None = None) -> Any:
+        """Running minimum along ``dim``: ``(values, indices)``."""
+        return scan.cummin(self, dim, axis=axis)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
+        """Sorted values along ``dim`` and their indices: ``(values, indices)``."""
+        return sort_ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        """The indices that sort along ``dim`` (int64)."""
+        return sort_ops.argsort(self, dim, descending, stable)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+        """The ``k`` largest (or smallest) entries along ``dim``: ``(values, indices)``."""
+        return sort_ops.topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """The ``k``-th smallest entry along ``dim``: ``(values, indices)``."""
+        return sort_ops.kthvalue(self, k, dim, keepdim)
+
     # (section REDUCE: methods go above this line)
 
     # ---------------- shapes, joining and indexing (ops/shape.py, ops/indexing.py)
+    def flip(self, *dims: Any) -> Tensor:
+        """Reverse the order along ``dims`` (``flip(0, 1)`` or ``flip((0, 1))``)."""
+        return shape_ops.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
+        """Shift elements along ``dims``, wrapping around (flattened when ``dims`` is None)."""
+        return shape_ops.roll(self, shifts, dims)
+
+    def tile(self, *dims: Any) -> Tensor:
+        """Repeat the whole tensor ``dims[i]`` times along dim ``i``, as ``np.tile``."""
+        return shape_ops.tile(self, shape_ops._shape_arg(dims, "tile"))
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """Tile, as ``torch.Tensor.repeat`` (NumPy's ``repeat`` is ``repeat_interleave``)."""
+        reps = shape_ops._shape_arg(sizes, "repeat")
+        if len(reps) < self.ndim:
+            raise ShapeError(f"repeat: {len(reps)} sizes {reps} for a tensor of {self.ndim} dims (shape {self.shape})")
+        return shape_ops.tile(self, reps)
+
+    def repeat_interleave(self, repeats: Any, dim: int | None = None) -> Tensor:
+        """Repeat each element ``repeats`` times along ``dim`` (NumPy's ``repeat``)."""
+        return shape_ops.repeat_interleave(self, repeats, dim)
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """Rotate by 90 degrees ``k`` times in the plane of ``dims``."""
+        return shape_ops.rot90(self, k, dims)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None) -> Tensor:
+        """The ``n``-th forward difference along ``dim``."""
+        return shape_ops.diff(self, n, dim, prepend, append)
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory (differentiable)."""
+        return shape_ops.clone(self)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype."""
+        if other.dtype.kind in _INTEGER_KINDS:
+            return Tensor(self._data, dtype=other.dtype)
+        return elementwise.astype(self, other.dtype)
+
+    def long(self) -> Tensor:
+        """This tensor's values as an int64 index tensor (truncated toward 0; not differentiable)."""
+        return Tensor(self._data, dtype=np.int64)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """At most ``chunks`` equal pieces along ``dim``, as ``torch.chunk``."""
+        return shape_ops.chunk(self, chunks, dim)
+
+    def split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``split_size`` (an int, or a list of sizes) along ``dim``, as ``torch.split``."""
+        return shape_ops.split(self, split_size, dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, that dim removed."""
+        return shape_ops.unbind(self, dim)
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """Entries picked along ``dim`` by an integer index of this tensor's rank."""
+        return indexing.gather(self, dim, index)
+
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
+        """A copy with ``src`` (or ``value``) written at ``index`` along ``dim``."""
+        return indexing.scatter(self, dim, index, src, value=value)
+
+    def scatter_add(self, dim: int, index: Any, src: Any) -> Tensor:
+        """A copy with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
+        return indexing.scatter_add(self, dim, index, src)
+
+    def index_select(self, dim: int, index: Any) -> Tensor:
+        """The entries at positions ``index`` (1-d) along ``dim``."""
+        return indexing.index_select(self, dim, index)
+
+    def masked_select(self, mask: Any) -> Tensor:
+        """The 1-d tensor of entries where ``mask`` is true."""
+        return indexing.masked_select(self, mask)
+
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
+        """``value`` where ``mask`` is true, this tensor elsewhere."""
+        return indexing.masked_fill(self, mask, value)
+
+    def nonzero(self, *, as_tuple: bool = False) -> Any:
+        """The ``(n, ndim)`` int64 indices of the non-zero entries (a tuple per dim with ``as_tuple``)."""
+        return indexing.nonzero(self, as_tuple=as_tuple)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:
+        """Limit each element to [min, max] (numbers or tensors), as ``torch.clamp``."""
+        return indexing.clamp(self, min, max)
+
+    def clamp_min(self, min: Any) -> Tensor:
+        """``clamp(min=min)``."""
+        return indexing.clamp(self, min=min)
+
+    def clamp_max(self, max: Any) -> Tensor:
+        """``clamp(max=max)``."""
+        return indexing.clamp(self, max=max)
+
     # (section SHAPE: methods go above this line)
 
     # ---------------- linear algebra, creation and random (ops/linalg.py, creation.py, ops/random.py)
+    def outer(self, vec2: Any) -> Tensor:
+        """The outer product with another 1-d tensor (``mg.outer``)."""
+        return linalg.outer(self, vec2)
+
+    def dot(self, other: Any) -> Tensor:
+        """The dot product of two 1-d tensors (``mg.dot``)."""
+        return linalg.dot(self, other)
+
+    def inner(self, other: Any) -> Tensor:
+        """Sum of products over the last axes (``mg.inner``)."""
+        return linalg.inner(self, other)
+
+    def matmul(self, other: Any) -> Tensor:
+        """``self @ other`` (``mg.matmul``)."""
+        return linalg.matmul(self, other)
+
+    def cross(self, other: Any, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along ``dim`` (``mg.cross``)."""
+        return linalg.cross(self, other, dim)
+
+    def kron(self, other: Any) -> Tensor:
+        """The Kronecker product (``mg.kron``)."""
+        return linalg.kron(self, other)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle; the rest 0 (``mg.tril``)."""
+        return linalg.tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle; the rest 0 (``mg.triu``)."""
+        return linalg.triu(self, diagonal)
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """A diagonal of the matrices in ``dim1``, ``dim2``, as the last axis (``mg.diagonal``)."""
+        return linalg.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """Vector to diagonal matrix, or matrix to its diagonal (``mg.diag``)."""
+        return linalg.diag(self, diagonal)
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """The last axis put on the diagonal of new matrices (``mg.diag_embed``)."""
+        return linalg.diag_embed(self, offset, dim1, dim2)
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix (``mg.trace``)."""
+        return linalg.trace(self)
+
+    def inverse(self) -> Tensor:
+        """The matrix inverse (``mg.linalg.inv``)."""
+        return linalg.inv(self)
+
+    def det(self) -> Tensor:
+        """The determinant (``mg.linalg.det``)."""
+        return linalg.det(self)
+
+    def slogdet(self) -> Any:
+        """``(sign, logabsdet)`` of the determinant (``mg.linalg.slogdet``)."""
+        return linalg.slogdet(self)
+
+    def cholesky(self, upper: bool = False) -> Tensor:
+        """The Cholesky factor (``mg.linalg.cholesky``)."""
+        return linalg.cholesky(self, upper=upper)
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Tensor:
+        """int64 category indices drawn from the rows of these weights (``mg.multinomial``)."""
+        return random_ops.multinomial(self, num_samples, replacement, generator=generator)
+
+    def bernoulli(self, p: float | None = None, *, generator: Any = None) -> Tensor:
+        """0/1 samples, 1 with probability each element (``mg.bernoulli``)."""
+        return random_ops.bernoulli(self, p, generator=generator)
+
     # (section LINALG: methods go above this line)
 
 
 # The op modules build on Tensor, so they are imported once the class exists.
 from . import autograd  # noqa: E402
-from .ops import elementwise, linalg, reduce, softmax  # noqa: E402
+from .ops import (  # noqa: E402
+    elementwise,
+    indexing,  # noqa: E402
+    linalg,
+    reduce,
+    scan,  # noqa: E402
+    softmax,
+)
+from .ops import random as random_ops  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
+from .ops import sort as sort_ops  # noqa: E402
+from .ops import unary as unary_ops  # noqa: E402
 # (section imports: op modules go above this line)

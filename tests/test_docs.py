@@ -24,6 +24,7 @@ REQUIRED_MODULES = [
     "microgradnn.nn.utils",
     "microgradnn.optim",
     "microgradnn.optim.lr_scheduler",
+    "microgradnn.linalg",
     "microgradnn.gradcheck",
     "microgradnn.testing",
     "microgradnn.data",

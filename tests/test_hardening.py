@@ -230,7 +230,7 @@ UNARY = [
     ("flatten", lambda a: a.reshape(-1)),
     ("logsumexp", lambda a: a.logsumexp(axis=0) if a.ndim else a),
     ("slice", lambda a: a[..., :1] if a.ndim else a),
-    ("var", lambda a: a.var(axis=-1, keepdims=True) if a.ndim else a * a),
+    ("var", lambda a: a.var(axis=-1, keepdims=True, ddof=0) if a.ndim else a * a),
     ("pow3", lambda a: (a * 0.5) ** 3),
     ("broadcast", lambda a: a.broadcast_to((2,) + a.shape)),
 ]
@@ -337,6 +337,21 @@ def index_with_repeats():
 
 # name of the op, number of tensor inputs, function (one op, applied to leaves)
 HOSTILE_OPS = [
+    # (LINALG: products, matrices, mg.linalg. cross needs axes of length 3, and inv, slogdet and
+    # solve a matrix that stays invertible once made finite, so they get leaves of their own.)
+    ("einsum", 2, lambda a, b: mg.einsum("ij,jk->ik", a, b)),
+    ("einsum", 1, lambda a: mg.einsum("ii->i", a)),
+    ("cross", 2, lambda a, b: mg.cross(*(mg.Tensor(t.data.reshape(48, 3), requires_grad=True) for t in (a, b)))),
+    ("tril", 1, lambda a: mg.tril(a, -1)),
+    ("triu", 1, lambda a: mg.triu(a, 1)),
+    ("diagonal", 1, lambda a: mg.diagonal(a, 1)),
+    ("diag_embed", 1, lambda a: mg.diag_embed(a)),
+    ("linalg.inv", 1, lambda a: mg.linalg.inv(invertible(a))),
+    ("linalg.det", 1, lambda a: mg.linalg.det(a)),
+    ("linalg.slogdet", 1, lambda a: mg.linalg.slogdet(invertible(a)).logabsdet),
+    ("linalg.solve", 2, lambda a, b: mg.linalg.solve(invertible(a), b)),
+    ("linalg.cholesky", 1, lambda a: mg.linalg.cholesky(a[9:, 9:] + a[9:, 9:].mT + mg.eye(3, dtype=a.dtype) * 10)),
+    ("linalg.qr", 1, lambda a: mg.ops.linalg.QR.apply(a)),
     ("add", 2, lambda a, b: a + b),
     ("sub", 2, lambda a, b: a - b),
     ("mul", 2, lambda a, b: a * b),
@@ -374,9 +389,19 @@ HOSTILE_OPS = [
     ("mean", 1, lambda a: a.mean()),
     ("mean", 1, lambda a: a.mean(axis=0)),
     ("mean", 1, lambda a: a[:0].mean()),  # of nothing: NaN, as NumPy's and PyTorch's
-    ("max", 1, lambda a: a.max(axis=0)),
-    ("max", 1, lambda a: a.max(axis=1)),
-    ("min", 1, lambda a: a.min(axis=0)),
+    ("max", 1, lambda a: a.max()),
+    ("min", 1, lambda a: a.min()),
+    ("amax", 1, lambda a: a.amax(axis=0)),
+    ("amax", 1, lambda a: a.amax(axis=1)),
+    ("amin", 1, lambda a: a.amin(axis=0)),
+    ("take_along_dim", 1, lambda a: a.max(dim=1, keepdim=True).values),
+    ("take_along_dim", 1, lambda a: a.sort(0).values),
+    ("prod", 1, lambda a: a.prod(0)),
+    ("prod", 1, lambda a: a.prod()),
+    ("vector_norm", 1, lambda a: a.norm(dim=1)),
+    ("cumsum", 1, lambda a: a.cumsum(0)),
+    ("cumprod", 1, lambda a: a.cumprod(1)),
+    ("logcumsumexp", 1, lambda a: a.logcumsumexp(0)),
     ("var", 1, lambda a: a.var(axis=0)),
     ("var", 1, lambda a: a.var(axis=1, ddof=1)),
     ("logsumexp", 1, lambda a: a.logsumexp(axis=0)),
@@ -392,11 +417,87 @@ HOSTILE_OPS = [
     ("getitem", 1, lambda a: a[index_with_repeats()]),
     ("scatter_add", 1, lambda a: ScatterAdd.apply(a, index=index_with_repeats(), shape=(12, 12), basic=False)),
     ("concatenate", 2, lambda a, b: mg.concatenate([a, b])),
+    ("clone", 1, lambda a: a.clone()),
+    ("flip", 1, lambda a: a.flip(0)),
+    ("roll", 1, lambda a: a.roll(1, 1)),
+    ("tile", 1, lambda a: a.repeat(2, 1)),
+    ("pad", 1, lambda a: mg.nn.functional.pad(a, (1, 1))),
+    ("scatter", 2, lambda a, b: a.scatter(0, mg.Tensor(np.zeros(a.shape), dtype=np.int64), b)),
     ("stack", 2, lambda a, b: mg.stack([a, b])),
-    ("binary_cross_entropy", 2, lambda p, t: F.binary_cross_entropy(*probabilities(p, t), "none")),
-    ("binary_cross_entropy_with_logits", 2, lambda x, t: F.binary_cross_entropy_with_logits(x, t.detach(), "none")),
-    ("cross_entropy", 1, lambda x: F.cross_entropy(x, np.arange(12) % 3, "none")),
+    # (section UNARY: ops/unary.py and ops/activation.py)
+    ("arccos", 1, lambda a: a.arccos()),
+    ("arccosh", 1, lambda a: a.arccosh()),
+    ("arcsin", 1, lambda a: a.arcsin()),
+    ("arcsinh", 1, lambda a: a.arcsinh()),
+    ("arctan", 1, lambda a: a.arctan()),
+    ("arctanh", 1, lambda a: a.arctanh()),
+    ("ceil", 1, lambda a: a.ceil()),
+    ("cos", 1, lambda a: a.cos()),
+    ("cosh", 1, lambda a: a.cosh()),
+    ("deg2rad", 1, lambda a: a.deg2rad()),
+    ("erf", 1, lambda a: a.erf()),
+    ("erfc", 1, lambda a: a.erfc()),
+    ("erfinv", 1, lambda a: a.erfinv()),
+    ("exp2", 1, lambda a: a.exp2()),
+    ("expm1", 1, lambda a: a.expm1()),
+    ("floor", 1, lambda a: a.floor()),
+    ("frac", 1, lambda a: a.frac()),
+    ("log10", 1, lambda a: a.log10()),
+    ("log1p", 1, lambda a: a.log1p()),
+    ("log2", 1, lambda a: a.log2()),
+    ("nan_to_num", 1, lambda a: a.nan_to_num()),
+    ("rad2deg", 1, lambda a: a.rad2deg()),
+    ("reciprocal", 1, lambda a: a.reciprocal()),
+    ("round", 1, lambda a: a.round()),
+    ("rsqrt", 1, lambda a: a.rsqrt()),
+    ("sign", 1, lambda a: a.sign()),
+    ("sin", 1, lambda a: a.sin()),
+    ("sinc", 1, lambda a: a.sinc()),
+    ("sinh", 1, lambda a: a.sinh()),
+    ("square", 1, lambda a: a.square()),
+    ("tan", 1, lambda a: a.tan()),
+    ("trunc", 1, lambda a: a.trunc()),
+    ("celu", 1, lambda a: F.celu(a, 0.5)),
+    ("elu", 1, lambda a: F.elu(a)),
+    ("gelu", 1, lambda a: F.gelu(a)),
+    ("gelu_tanh", 1, lambda a: F.gelu(a, approximate="tanh")),
+    ("hardshrink", 1, lambda a: F.hardshrink(a)),
+    ("hardsigmoid", 1, lambda a: F.hardsigmoid(a)),
+    ("hardswish", 1, lambda a: F.hardswish(a)),
+    ("hardtanh", 1, lambda a: F.relu6(a)),
+    ("logsigmoid", 1, lambda a: F.logsigmoid(a)),
+    ("mish", 1, lambda a: F.mish(a)),
+    ("selu", 1, lambda a: F.selu(a)),
+    ("silu", 1, lambda a: F.silu(a)),
+    ("softplus", 1, lambda a: F.softplus(a, 2.0, 5.0)),
+    ("softshrink", 1, lambda a: F.softshrink(a)),
+    ("softsign", 1, lambda a: F.softsign(a)),
+    ("tanhshrink", 1, lambda a: F.tanhshrink(a)),
+    ("threshold", 1, lambda a: F.threshold(a, 0.5, -1.0)),
+    ("atan2", 2, mg.atan2),
+    ("copysign", 2, mg.copysign),
+    ("floor_divide", 2, mg.floor_divide),
+    ("fmod", 2, mg.fmod),
+    ("hypot", 2, mg.hypot),
+    ("logaddexp", 2, mg.logaddexp),
+    ("logaddexp2", 2, mg.logaddexp2),
+    ("remainder", 2, mg.remainder),
+    ("xlogy", 2, mg.xlogy),
+    ("remainder", 2, lambda a, b: a % b),
+    ("floor_divide", 2, lambda a, b: a // b),
+    ("binary_cross_entropy", 2, lambda p, t: F.binary_cross_entropy(*probabilities(p, t), reduction="none")),
+    (
+        "binary_cross_entropy_with_logits",
+        2,
+        lambda x, t: F.binary_cross_entropy_with_logits(x, t.detach(), reduction="none"),
+    ),
+    ("cross_entropy", 1, lambda x: F.cross_entropy(x, np.arange(12) % 3, reduction="none")),
 ]
+
+
+def invertible(a):
+    """A leaf of a's values plus 3 I: the finite grid is of rank 1, this is then invertible."""
+    return mg.Tensor(a.data + 3 * np.eye(len(a.data), dtype=a.dtype), requires_grad=True)
 
 
 def probabilities(p, t):
@@ -417,7 +518,9 @@ def built_in_ops():
 
 
 def test_the_hostile_value_cases_cover_every_built_in_op():
-    assert built_in_ops() - {"Function", "_Extremum", "_Reduction", "_Extreme"} == {name for name, _, _ in HOSTILE_OPS}
+    assert built_in_ops() - {"Function", "_Extremum", "_Reduction", "_Extreme", "_Unary", "_Binary"} == {
+        name for name, _, _ in HOSTILE_OPS
+    }
 
 
 def hostile_leaves(n, dtype):

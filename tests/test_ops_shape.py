@@ -23,16 +23,14 @@ def leaf(a):
 # Weights make every output element count differently, so a gradient sent to the wrong place
 # cannot pass by symmetry.
 def weighted(t):
-    return t * mg.Tensor(np.arange(t.size).reshape(t.shape) * 0.5 + 1.0)
+    return t * mg.Tensor(np.arange(t.numel()).reshape(t.shape) * 0.5 + 1.0)
 
 
 @given(x=arrays(hnp.array_shapes(min_dims=0, max_dims=4, max_side=3)), data=st.data())
 def test_reshape_transpose_flatten_gradients(x, data):
     perm = tuple(data.draw(st.permutations(range(x.ndim))))
-    assert_grads_close(lambda t: weighted(t.transpose(*perm)) if perm else weighted(t), leaf(x), **TOL)
-    np.testing.assert_array_equal(
-        mg.Tensor(x).transpose(*perm).data if perm else x, np.transpose(x, perm) if perm else x
-    )
+    assert_grads_close(lambda t: weighted(t.permute(*perm)) if perm else weighted(t), leaf(x), **TOL)
+    np.testing.assert_array_equal(mg.Tensor(x).permute(*perm).data if perm else x, np.transpose(x, perm) if perm else x)
     assert_grads_close(lambda t: weighted(t.reshape(-1)), leaf(x), **TOL)
     assert_grads_close(lambda t: weighted(t.flatten()), leaf(x), **TOL)
     assert_grads_close(lambda t: weighted(t.T), leaf(x), **TOL)
@@ -42,13 +40,15 @@ def test_squeeze_expand_dims_swapaxes():
     x = leaf(np.arange(6.0).reshape(1, 2, 1, 3))
     assert x.squeeze().shape == (2, 3)
     assert x.squeeze(axis=2).shape == (1, 2, 3)
+    assert x.squeeze(1).shape == (1, 2, 1, 3)  # PyTorch: a dim whose size is not 1 stays
+    assert x.squeeze((0, 2)).shape == (2, 3)
     assert x.squeeze().expand_dims(0).shape == (1, 2, 3)
     assert mg.expand_dims(mg.ones((2, 3)), (0, 3)).shape == np.expand_dims(np.ones((2, 3)), (0, 3)).shape
     assert x.swapaxes(0, 3).shape == (3, 2, 1, 1)
     assert x.mT.shape == (1, 2, 3, 1)
     assert_grads_close(lambda t: weighted(t.squeeze(axis=0).expand_dims(-1).swapaxes(0, 2)), x, **TOL)
-    with pytest.raises(mg.ShapeError, match=r"squeeze: axis 1 of shape \(1, 2, 1, 3\) has size 2"):
-        x.squeeze(axis=1)
+    with pytest.raises(mg.ShapeError, match=r"squeeze: dim 4 is out of range for a tensor of shape \(1, 2, 1, 3\)"):
+        x.squeeze(4)
 
 
 @given(data=st.data())
@@ -156,3 +156,148 @@ def test_matmul_gradients_for_1d_2d_and_batched(shapes, rng):
     # With a constant on either side.
     assert_grads_close(lambda x: (x @ b).sum(), leaf(a), **TOL)
     assert_grads_close(lambda y: (a @ y).sum(), leaf(b), **TOL)
+
+
+# ------------------------------------------------------------------ issue 9: PyTorch's shape vocabulary
+def test_transpose_swaps_two_dims_and_permutes_with_a_full_permutation():
+    x = mg.zeros(2, 3, 4)
+    assert x.transpose(0, 2).shape == (4, 3, 2) and mg.transpose(x, -1, 0).shape == (4, 3, 2)
+    assert x.transpose(2, 0, 1).shape == (4, 2, 3) and x.transpose().shape == (4, 3, 2)
+    assert x.permute((1, 2, 0)).shape == (3, 4, 2) and mg.zeros(2, 3).t().shape == (3, 2)
+    with pytest.raises(mg.ShapeError, match="t: expects a tensor of at most 2 dims"):
+        x.t()
+    with pytest.raises(mg.ShapeError, match=r"transpose: dim 3 is out of range for a tensor of shape \(2, 3, 4\)"):
+        x.transpose(0, 3)
+
+
+def test_size_numel_dim_view_unsqueeze_flatten_unflatten_expand():
+    x = mg.zeros(2, 3, 4)
+    assert x.size() == (2, 3, 4) and x.size(1) == 3 and x.numel() == 24 and x.dim() == 3
+    assert x.view(6, -1).shape == (6, 4) and x.reshape((4, 6)).shape == (4, 6)
+    assert x.unsqueeze(-1).shape == (2, 3, 4, 1) and x.unsqueeze(0).shape == (1, 2, 3, 4)
+    assert x.flatten(1).shape == (2, 12) and x.flatten(0, 1).shape == (6, 4) and mg.Tensor(1.0).flatten().shape == (1,)
+    assert x.flatten(1).unflatten(1, (3, -1)).shape == (2, 3, 4)
+    assert mg.zeros(3, 1).expand(2, -1, 5).shape == (2, 3, 5)
+    s = mg.Tensor(2.0)
+    assert s.squeeze(0).shape == () and s.squeeze(-1).shape == () and s.unsqueeze(0).shape == (1,)
+    with pytest.raises(mg.ShapeError, match="unflatten: sizes"):
+        x.unflatten(1, (2, 2))
+
+
+@given(x=arrays(hnp.array_shapes(min_dims=2, max_dims=3, max_side=3)), data=st.data())
+def test_moving_ops_match_numpy_and_finite_differences(x, data):
+    d = data.draw(st.integers(-x.ndim, x.ndim - 1))
+    k = data.draw(st.integers(-1, 3))
+    reps = data.draw(st.lists(st.integers(1, 2), min_size=x.ndim, max_size=x.ndim + 1))
+    cases = [
+        (lambda t: t.flip(d), np.flip(x, d)),
+        (lambda t: t.roll(1, d), np.roll(x, 1, d)),
+        (lambda t: t.roll(2), np.roll(x, 2)),
+        (lambda t: t.repeat(*reps), np.tile(x, reps)),
+        (lambda t: t.tile(reps[:1]), np.tile(x, reps[:1])),
+        (lambda t: t.repeat_interleave(2, d), np.repeat(x, 2, d)),
+        (lambda t: mg.repeat_interleave(t, 2), np.repeat(x, 2)),
+        (lambda t: t.rot90(k, (0, d % x.ndim or 1)), np.rot90(x, k, (0, d % x.ndim or 1))),
+        (lambda t: t.diff(dim=d), np.diff(x, axis=d)),
+        (lambda t: mg.diff(t, 2, 0, prepend=mg.ones((1,) + x.shape[1:])), np.diff(x, 2, 0, prepend=1.0)),
+        (lambda t: t.clone(), x),
+        (lambda t: mg.pad(t, 1, mode="reflect"), np.pad(x, 1, mode="reflect")),
+        (lambda t: mg.pad(t, ((0, 1),), mode="symmetric"), np.pad(x, ((0, 1),), mode="symmetric")),
+        (lambda t: mg.pad(t, (2, 1), mode="wrap"), np.pad(x, (2, 1), mode="wrap")),
+        (lambda t: mg.pad(t, 1, mode="edge"), np.pad(x, 1, mode="edge")),
+        (lambda t: mg.pad(t, (1, 0), constant_values=2.0), np.pad(x, (1, 0), constant_values=2.0)),
+    ]
+    for fn, expected in cases:
+        np.testing.assert_array_equal(fn(mg.Tensor(x)).data, expected)
+        assert_grads_close(lambda t, fn=fn: weighted(fn(t)), leaf(x), **TOL)
+    mg.gradgradcheck(lambda t: cases[3][0](t) ** 2, leaf(x))
+    mg.gradgradcheck(lambda t: cases[11][0](t) ** 2, leaf(x))
+
+
+def test_torch_style_pad_modes_and_negative_pads_crop(rng):
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    x = rng.standard_normal((2, 3, 4, 5))
+    for mode, pads in [
+        ("constant", (1, 2, -1, 1)),
+        ("reflect", (2, 1, 1, 2)),
+        ("replicate", (3, 0, 0, 2)),
+        ("circular", (1, 2, 2, 1)),
+    ]:
+        t = leaf(x)
+        out = mg.nn.functional.pad(t, pads, mode=mode, **({"value": 1.5} if mode == "constant" else {}))
+        tx = torch.tensor(x, requires_grad=True)
+        expected = tf.pad(tx, pads, mode=mode, **({"value": 1.5} if mode == "constant" else {}))
+        np.testing.assert_allclose(out.data, expected.detach().numpy())
+        w = rng.standard_normal(out.shape)
+        (out * w).sum().backward()
+        (expected * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(t.grad, tx.grad.numpy(), atol=1e-12)
+    with pytest.raises(mg.ShapeError, match="pad: pad must be an even number"):
+        mg.nn.functional.pad(mg.zeros(2), (1, 2, 3))
+
+
+@given(data=st.data())
+def test_split_chunk_unbind_and_the_stacks(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5))
+    x = data.draw(arrays(shape))
+    d = data.draw(st.integers(-len(shape), len(shape) - 1))
+    n = shape[d]
+    size = data.draw(st.integers(1, 5))
+    t = mg.Tensor(x)
+    pieces = t.split(size, d)
+    assert [p.shape[d] for p in pieces] == [min(size, n - s) for s in range(0, n, size)]
+    np.testing.assert_array_equal(mg.cat(list(pieces), dim=d).data, x)
+    k = data.draw(st.integers(1, 5))
+    for got, want in zip(mg.array_split(t, k, axis=d), np.array_split(x, k, axis=d), strict=True):
+        np.testing.assert_array_equal(got.data, want)
+    chunks = t.chunk(k, d)
+    assert len(chunks) == -(-n // -(-n // k)) and sum(c.shape[d] for c in chunks) == n
+    np.testing.assert_array_equal(mg.stack(list(t.unbind(d)), dim=d).data, x)
+    assert_grads_close(
+        lambda u: weighted(mg.cat([p * (i + 1) for i, p in enumerate(u.split(size, d))], d)), leaf(x), **TOL
+    )
+    for ours, theirs in [
+        (mg.hstack, np.hstack),
+        (mg.vstack, np.vstack),
+        (mg.dstack, np.dstack),
+        (mg.column_stack, np.column_stack),
+    ]:
+        if theirs is np.column_stack and x.ndim > 2:
+            continue
+        np.testing.assert_array_equal(ours([t, t]).data, theirs([x, x]))
+
+
+def test_item_assignment_counts_as_a_change_and_is_refused_on_tensors_that_require_grad():
+    x = mg.zeros(3)
+    x[1] = 5.0
+    x[mg.Tensor([0], dtype=np.int64)] = mg.Tensor([2.0])
+    assert x.tolist() == [2.0, 5.0, 0.0] and x._version == 2
+    w = mg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="setitem: in-place assignment into a tensor that requires grad"):
+        w[0] = 0.0
+    with mg.no_grad():
+        w[0] = 0.0
+    assert w.tolist() == [0.0, 1.0, 1.0]
+    a = mg.ones(2)
+    b = mg.ones(2, requires_grad=True)
+    y = a * b
+    a[0] = 3.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.sum().backward()
+    with pytest.raises(IndexError, match="setitem: tensors used as indices must hold integers"):
+        x[mg.Tensor([0.0])] = 1.0
+
+
+def test_clamp_masked_fill_type_as_and_casts():
+    x = leaf([-2.0, 0.5, 2.0])
+    lo = mg.Tensor([-1.0, 1.0, -1.0], requires_grad=True)
+    out = x.clamp(min=lo, max=1.5)
+    assert out.tolist() == [-1.0, 1.0, 1.5]
+    out.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0] and lo.grad.tolist() == [1.0, 1.0, 0.0]
+    assert mg.Tensor([1.0, 3.0]).clamp_max(2.0).tolist() == [1.0, 2.0]
+    assert mg.Tensor([1.0, 3.0]).clamp_min(2.0).tolist() == [2.0, 3.0]
+    assert x.masked_fill(x.data > 0, 0.0).tolist() == [-2.0, 0.0, 0.0]
+    assert x.float().dtype == np.float32 and x.float().double().dtype == np.float64
+    assert x.long().dtype == np.int64 and x.type_as(mg.zeros(1, dtype=np.float32)).dtype == np.float32

@@ -29,16 +29,26 @@ def test_non_numeric_data_raises_type_error_naming_it(bad):
         mg.Tensor(bad)
 
 
-def test_dtype_must_be_floating():
-    with pytest.raises(TypeError, match="dtype must be a floating type"):
-        mg.Tensor([1, 2], dtype=np.int64)
+def test_explicit_integer_dtype_makes_an_index_tensor_that_cannot_require_grad():
+    i = mg.Tensor([1, 2], dtype=np.int64)
+    assert i.dtype == np.int64 and not i.requires_grad
+    with pytest.raises(TypeError, match="only floating tensors can require grad"):
+        mg.Tensor([1, 2], dtype=np.int64, requires_grad=True)
+    assert mg.Tensor([1, 2]).dtype == np.float64  # integer data without a dtype: float64
     with pytest.raises(TypeError, match="not a dtype"):
         mg.Tensor([1.0], dtype="nonsense")
 
 
 def test_attributes():
     t = mg.Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
-    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and t.dtype == np.float64
+    assert (
+        t.shape == (2, 3)
+        and t.ndim == 2
+        and t.numel() == 6
+        and t.size() == (2, 3)
+        and t.size(-1) == 3
+        and t.dtype == np.float64
+    )
     assert t.is_leaf and t.requires_grad and t.grad is None and t.grad_fn is None
     assert t.T.shape == (3, 2)
     assert t.numpy() is t.data

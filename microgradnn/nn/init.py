@@ -101,7 +101,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, rng: np.random.Generator 
     True
     """
     fan_in, fan_out = fans(tensor)
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor  # nothing to fill (PyTorch: a no-op), and no fan to divide by
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, rng)
@@ -125,7 +125,7 @@ def kaiming_uniform_(
         raise ValueError(f"kaiming_uniform_: mode must be 'fan_in' or 'fan_out', not {mode!r}")
     fan_in, fan_out = fans(tensor)
     fan = fan_in if mode == "fan_in" else fan_out
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor  # nothing to fill (PyTorch: a no-op), and no fan to divide by
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(tensor, -bound, bound, rng)

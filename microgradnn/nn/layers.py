@@ -12,7 +12,22 @@ from ..tensor import DTypeLike, Tensor, as_float_array
 from . import functional, init
 from .module import Module, Parameter, Sequential
 
-__all__ = ["Dense", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Identity", "Dropout", "MLP"]
+__all__ = [
+    "Dense",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "Identity",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "AlphaDropout",
+    "FeatureAlphaDropout",
+    "MLP",
+]
 
 
 def _float_dtype(dtype: DTypeLike) -> np.dtype:
@@ -180,6 +195,82 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class _DropoutNd(Module):
+    """Shared: ``p`` checked and kept, the module's own ``rng`` (else the default generator)."""
+
+    _function: Callable[..., Tensor]
+
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p}")
+        self.p = p
+        self.rng = rng
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Drop and rescale in training; pass through in eval."""
+        return type(self)._function(x, self.p, self.training, self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of (N, C, L) or (C, L) inputs with probability ``p`` in training.
+
+    >>> import microgradnn as mg, numpy as np
+    >>> out = mg.nn.Dropout1d(0.5, rng=np.random.default_rng(0))(mg.ones((2, 3, 4)))
+    >>> bool((out.data == out.data[..., :1]).all())
+    True
+    """
+
+    _function = staticmethod(functional.dropout1d)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs with probability ``p`` in training.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Dropout2d(0.5).eval()(mg.ones((1, 2, 3, 3))).data.sum()
+    np.float64(18.0)
+    """
+
+    _function = staticmethod(functional.dropout2d)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs with probability ``p``.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Dropout3d(0.5).eval()(mg.ones((1, 2, 1, 1, 1))).shape
+    (1, 2, 1, 1, 1)
+    """
+
+    _function = staticmethod(functional.dropout3d)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout for SELU networks: keeps zero mean and unit variance; eval mode is the identity.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.AlphaDropout(0.2).eval()(mg.ones(3)).tolist()
+    [1.0, 1.0, 1.0]
+    """
+
+    _function = staticmethod(functional.alpha_dropout)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels (dim 1 of (N, C, ...) inputs).
+
+    >>> import microgradnn as mg
+    >>> mg.nn.FeatureAlphaDropout(0.2).eval()(mg.ones((1, 2, 2))).shape
+    (1, 2, 2)
+    """
+
+    _function = staticmethod(functional.feature_alpha_dropout)
 
 
 class MLP(Sequential):
