@@ -264,7 +264,6 @@ __all__ += [
     "allclose",
     "equal",
 ]
-# (section UNARY: imports and `__all__ +=` go above this line)
 
 # ---- reductions, scans and ordering (ops/reduce.py, ops/scan.py, ops/sort.py)
 from . import linalg  # noqa: E402
@@ -309,7 +308,6 @@ __all__ += [
     "sort",
     "topk",
 ]
-# (section REDUCE: imports and `__all__ +=` go above this line)
 
 # ---- shapes, joining and indexing (ops/shape.py, ops/indexing.py)
 # where(cond) alone gives the indices (as torch.where); with three arguments it is elementwise.where.
@@ -390,7 +388,6 @@ __all__ += [
     "pad",
 ]
 
-# (section SHAPE: imports and `__all__ +=` go above this line)
 
 # ---- linear algebra, creation and random (ops/linalg.py, creation.py, ops/random.py)
 from .creation import (  # noqa: E402
@@ -450,4 +447,3 @@ __all__ += [
     "normal",
     "bernoulli",
 ]
-# (section LINALG: imports and `__all__ +=` go above this line)

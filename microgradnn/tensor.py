@@ -888,8 +888,6 @@ class Tensor(_DtypeCasts):
     def __rfloordiv__(self, other: Any) -> Tensor:
         return unary_ops.floor_divide(other, self)
 
-    # (section UNARY: methods go above this line)
-
     # ---------------- reductions, scans and ordering (ops/reduce.py, ops/scan.py, ops/sort.py)
     def sum(
         self, dim: Any = None, keepdim: bool | None = None, *, axis: Any = None, keepdims: bool | None = None
@@ -1041,8 +1039,6 @@ class Tensor(_DtypeCasts):
         """The ``k``-th smallest entry along ``dim``: ``(values, indices)``."""
         return sort_ops.kthvalue(self, k, dim, keepdim)
 
-    # (section REDUCE: methods go above this line)
-
     # ---------------- shapes, joining and indexing (ops/shape.py, ops/indexing.py)
     def flip(self, *dims: Any) -> Tensor:
         """Reverse the order along ``dims`` (``flip(0, 1)`` or ``flip((0, 1))``)."""
@@ -1141,8 +1137,6 @@ class Tensor(_DtypeCasts):
         """``clamp(max=max)``."""
         return indexing.clamp(self, max=max)
 
-    # (section SHAPE: methods go above this line)
-
     # ---------------- linear algebra, creation and random (ops/linalg.py, creation.py, ops/random.py)
     def outer(self, vec2: Any) -> Tensor:
         """The outer product with another 1-d tensor (``mg.outer``)."""
@@ -1216,8 +1210,6 @@ class Tensor(_DtypeCasts):
         """0/1 samples, 1 with probability each element (``mg.bernoulli``)."""
         return random_ops.bernoulli(self, p, generator=generator)
 
-    # (section LINALG: methods go above this line)
-
 
 # The op modules build on Tensor, so they are imported once the class exists.
 from . import autograd  # noqa: E402
@@ -1233,4 +1225,3 @@ from .ops import random as random_ops  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
 from .ops import sort as sort_ops  # noqa: E402
 from .ops import unary as unary_ops  # noqa: E402
-# (section imports: op modules go above this line)

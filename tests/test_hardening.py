@@ -424,7 +424,7 @@ HOSTILE_OPS = [
     ("pad", 1, lambda a: mg.nn.functional.pad(a, (1, 1))),
     ("scatter", 2, lambda a, b: a.scatter(0, mg.Tensor(np.zeros(a.shape), dtype=np.int64), b)),
     ("stack", 2, lambda a, b: mg.stack([a, b])),
-    # (section UNARY: ops/unary.py and ops/activation.py)
+    # ops/unary.py and ops/activation.py
     ("arccos", 1, lambda a: a.arccos()),
     ("arccosh", 1, lambda a: a.arccosh()),
     ("arcsin", 1, lambda a: a.arcsin()),
