@@ -33,12 +33,15 @@ from .layers import (
     Dropout2d,
     Dropout3d,
     FeatureAlphaDropout,
+    Flatten,
     Identity,
     LeakyReLU,
+    Linear,
     ReLU,
     Sigmoid,
     Softmax,
     Tanh,
+    Unflatten,
 )
 from .losses import (
     BCELoss,
@@ -59,7 +62,17 @@ from .losses import (
     SoftMarginLoss,
     TripletMarginLoss,
 )
-from .module import IncompatibleKeys, Module, ModuleList, Parameter, Sequential
+from .module import (
+    IncompatibleKeys,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
+from .normalization import LayerNorm
 
 __all__ = [
     "functional",
@@ -69,8 +82,15 @@ __all__ = [
     "Parameter",
     "Sequential",
     "ModuleList",
+    "ModuleDict",
+    "ParameterList",
+    "ParameterDict",
     "IncompatibleKeys",
+    "Linear",
     "Dense",
+    "Flatten",
+    "Unflatten",
+    "LayerNorm",
     "Sigmoid",
     "Tanh",
     "ReLU",

@@ -24,6 +24,7 @@ from ..ops.reduce import stable_logsumexp
 from ..tensor import DTypeLike, Tensor, as_tensor
 
 __all__ = [
+    "linear",
     "mse_loss",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -106,6 +107,24 @@ __all__ += [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` with ``weight`` of shape ``(out_features, in_features)``, as
+    ``torch.nn.functional.linear``.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.functional.linear(mg.ones((2, 3)), mg.ones((4, 3)), mg.zeros(4)).data.tolist()[0]
+    [3.0, 3.0, 3.0, 3.0]
+    """
+    input, weight = as_tensor(input), as_tensor(weight)
+    if weight.ndim != 2 or input.ndim < 1 or input.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"linear: input of shape {input.shape} does not match weight of shape {weight.shape} "
+            f"(the input's last dim must be in_features = weight.shape[1])"
+        )
+    out = input @ weight.T
+    return out if bias is None else out + bias
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -1008,3 +1027,9 @@ def feature_alpha_dropout(
     if not training or p == 0:
         return input
     return _alpha_drop(input, p, input.shape[:2] + (1,) * (input.ndim - 2), rng)
+
+
+# The functional forms of the layer families (ops/<family>.py), by PyTorch's names.
+from ..ops.normalization import layer_norm  # noqa: E402
+
+__all__ += ["layer_norm"]

@@ -1,4 +1,5 @@
-"""Layers: Dense, the activations as modules, Dropout, and MLP."""
+"""Layers: Linear and Dense, Flatten and Unflatten, the basic activations as modules, Dropout, and
+MLP."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ from collections.abc import Callable
 import numpy as np
 
 from ..ops import elementwise, softmax
-from ..tensor import DTypeLike, Tensor, as_float_array
+from ..tensor import DTypeLike, Tensor, as_float_array, as_tensor
 from . import functional, init
 from .module import Module, Parameter, Sequential
 
 __all__ = [
+    "Linear",
     "Dense",
+    "Flatten",
+    "Unflatten",
     "Sigmoid",
     "Tanh",
     "ReLU",
@@ -75,6 +79,89 @@ class Dense(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Linear(Module):
+    """A fully connected layer in PyTorch's layout: ``y = x @ weight.T + bias``.
+
+    ``weight`` has shape ``(out_features, in_features)`` and ``bias`` ``(out_features,)``, both
+    uniform in ±1/sqrt(in_features) at the start, so a PyTorch ``Linear``'s ``state_dict``
+    loads unchanged. Use it to port PyTorch code; :class:`Dense` keeps the tutorials' ``x @ W``
+    layout. ``x`` may have any number of leading dims.
+
+    >>> import microgradnn as mg, numpy as np
+    >>> layer = mg.nn.Linear(3, 2, rng=np.random.default_rng(0))
+    >>> layer.weight.shape, layer.bias.shape, layer(mg.ones((5, 4, 3))).shape
+    ((2, 3), (2,), (5, 4, 2))
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: DTypeLike = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        for what, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+                raise ValueError(f"Linear: {what} must be a non-negative int, got {n!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        dt = _float_dtype(dtype)
+        bound = 1 / math.sqrt(in_features) if in_features else 0.0
+        self.weight = init.uniform_(Parameter(np.zeros((out_features, in_features), dt)), -bound, bound, rng)
+        if bias:
+            self.bias = init.uniform_(Parameter(np.zeros(out_features, dt)), -bound, bound, rng)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x @ weight.T (+ bias)."""
+        return functional.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Flatten(Module):
+    """Flatten dims ``start_dim`` to ``end_dim`` into one (by default all but the batch dim).
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Flatten()(mg.zeros((2, 3, 4))).shape
+    (2, 12)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x.flatten(start_dim, end_dim)."""
+        return as_tensor(x).flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size``.
+
+    >>> import microgradnn as mg
+    >>> mg.nn.Unflatten(1, (3, 4))(mg.zeros((2, 12))).shape
+    (2, 3, 4)
+    """
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x.unflatten(dim, unflattened_size)."""
+        return as_tensor(x).unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Sigmoid(Module):
