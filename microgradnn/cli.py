@@ -20,6 +20,7 @@ import numpy as np
 
 from . import __version__, nn, optim
 from .autograd import no_grad
+from .builtin_checks import builtin_checks
 from .data import DataError, DataLoader, TensorDataset, load_csv, read_csv, train_test_split
 from .gradcheck import GradcheckReport, gradcheck, gradcheck_module
 from .io import CheckpointError, atomic_write, check_destination, load, save
@@ -760,89 +761,11 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ gradcheck
-def _builtin_checks(rng: np.random.Generator) -> list[tuple[str, Callable[..., Tensor], tuple[Tensor, ...]]]:
-    """(name, function, inputs) for every built-in op and layer, on smooth random inputs."""
-    from .nn import functional as F
-    from .ops import linalg as la
-    from .ops.elementwise import maximum, minimum, where
-    from .ops.shape import concatenate, stack
-
-    def t(*shape: int, low: float = -2.0, high: float = 2.0) -> Tensor:
-        return Tensor(rng.uniform(low, high, shape), requires_grad=True)
-
-    def apart(*shape: int) -> tuple[Tensor, Tensor]:
-        a = rng.uniform(-2, 2, shape)
-        return Tensor(a, requires_grad=True), Tensor(
-            a + rng.choice([-1, 1], shape) * rng.uniform(0.1, 1, shape), requires_grad=True
-        )
-
-    weights = rng.uniform(0.5, 1.5, (3, 4))
-    labels = rng.integers(0, 4, 3)
-    checks: list[tuple[str, Callable[..., Tensor], tuple[Tensor, ...]]] = [
-        ("add", lambda a, b: a + b, (t(3, 4), t(4))),
-        ("sub", lambda a, b: a - b, (t(3, 1), t(3, 4))),
-        ("mul", lambda a, b: a * b, (t(3, 4), t(1, 4))),
-        ("div", lambda a, b: a / b, (t(3, 4), t(3, 4, low=0.5, high=2))),
-        ("pow", lambda a: a**3, (t(3, 4),)),
-        ("pow (tensor exponent)", lambda a, b: a**b, (t(3, 4, low=0.5, high=2), t(3, 4))),
-        ("neg", lambda a: -a, (t(3, 4),)),
-        ("matmul", lambda a, b: a @ b, (t(3, 4), t(4, 2))),
-        ("matmul (batched)", lambda a, b: a @ b, (t(2, 3, 4), t(4))),
-        ("exp", lambda a: a.exp(), (t(3, 4),)),
-        ("log", lambda a: a.log(), (t(3, 4, low=0.5, high=3),)),
-        ("sqrt", lambda a: a.sqrt(), (t(3, 4, low=0.5, high=3),)),
-        ("abs", lambda a: a.abs(), (t(3, 4, low=0.5, high=2),)),
-        ("tanh", lambda a: a.tanh(), (t(3, 4),)),
-        ("sigmoid", lambda a: a.sigmoid(), (t(3, 4),)),
-        ("relu", lambda a: a.relu(), (t(3, 4, low=0.1, high=2),)),
-        ("leaky_relu", lambda a: F.leaky_relu(a, 0.1), (t(3, 4, low=-2, high=-0.1),)),
-        ("clip", lambda a: a.clip(-5, 5), (t(3, 4),)),
-        ("maximum", maximum, apart(3, 4)),
-        ("minimum", minimum, apart(3, 4)),
-        ("where", lambda a, b: where(a.data > 0, a, b), (t(3, 4), t(3, 4))),
-        ("sum", lambda a: a.sum(axis=1), (t(3, 4),)),
-        ("mean", lambda a: a.mean(axis=0, keepdims=True), (t(3, 4),)),
-        ("max", lambda a: a.max(dim=1).values, (Tensor(rng.permutation(12).reshape(3, 4) * 0.5, requires_grad=True),)),
-        ("min", lambda a: a.min(), (Tensor(rng.permutation(12).reshape(3, 4) * 0.5, requires_grad=True),)),
-        ("var", lambda a: a.var(axis=1), (t(3, 4),)),
-        ("logsumexp", lambda a: a.logsumexp(axis=1), (t(3, 4),)),
-        ("softmax", lambda a: a.softmax(axis=1) * Tensor(weights), (t(3, 4),)),
-        ("log_softmax", lambda a: a.log_softmax(axis=1) * Tensor(weights), (t(3, 4),)),
-        ("reshape", lambda a: a.reshape(2, 6) * Tensor(weights.reshape(2, 6)), (t(3, 4),)),
-        ("transpose", lambda a: a.T * Tensor(weights.T), (t(3, 4),)),
-        ("getitem", lambda a: a[[0, 0, 2], 1:], (t(3, 4),)),
-        ("concatenate", lambda a, b: concatenate([a, b], axis=1), (t(3, 4), t(3, 2))),
-        ("stack", lambda a, b: stack([a, b], axis=0), (t(3, 4), t(3, 4))),
-        ("broadcast_to", lambda a: a.broadcast_to((2, 3, 4)), (t(3, 1),)),
-        ("einsum", lambda a, b: la.einsum("bij,jk->bki", a, b), (t(2, 3, 4), t(4, 2))),
-        ("einsum (diagonal)", lambda a: la.einsum("ii->i", a) * 2, (t(3, 3),)),
-        ("cross", lambda a, b: la.cross(a, b, dim=-1), (t(4, 3), t(3))),
-        ("tril", lambda a: la.tril(a, -1) * a, (t(3, 4),)),
-        ("diagonal", lambda a: la.diagonal(a, 1) ** 2, (t(3, 4),)),
-        ("diag_embed", lambda a: la.diag_embed(a) ** 2, (t(2, 3),)),
-        ("linalg.inv", la.inv, (Tensor(rng.uniform(-0.3, 0.3, (3, 3)) + 2 * np.eye(3), requires_grad=True),)),
-        ("linalg.det", la.det, (Tensor(rng.uniform(-0.3, 0.3, (3, 3)) + 2 * np.eye(3), requires_grad=True),)),
-        ("linalg.solve", la.solve, (Tensor(rng.uniform(-0.3, 0.3, (3, 3)) + 2 * np.eye(3), requires_grad=True), t(3))),
-        ("linalg.cholesky", lambda a: la.cholesky(a @ a.mT + 3 * Tensor(np.eye(3))), (t(3, 3),)),
-        ("linalg.qr", lambda a: la.qr(a).Q * la.qr(a).R.sum(), (t(4, 3),)),
-        ("mse_loss", lambda a: F.mse_loss(a, Tensor(weights)), (t(3, 4),)),
-        (
-            "binary_cross_entropy",
-            lambda a: F.binary_cross_entropy(a, Tensor(weights - 0.5)),
-            (t(3, 4, low=0.1, high=0.9),),
-        ),
-        ("bce_with_logits", lambda a: F.binary_cross_entropy_with_logits(a, Tensor(weights - 0.5)), (t(3, 4),)),
-        ("cross_entropy", lambda a: F.cross_entropy(a, labels), (t(3, 4),)),
-        ("nll_loss", lambda a: F.nll_loss(a, labels), (t(3, 4),)),
-    ]
-    return checks
-
-
 def run_gradcheck(args: argparse.Namespace) -> int:
     """``microgradnn gradcheck``."""
     rng = np.random.default_rng(args.seed)
     rows: list[tuple[str, GradcheckReport]] = []
-    for name, fn, inputs in _builtin_checks(rng):
+    for name, fn, inputs in builtin_checks(rng):
         rows.append((name, gradcheck(fn, inputs, raise_exception=False)))
     x = Tensor(rng.uniform(-1, 1, (5, 3)))
     for layer in ("sigmoid", "tanh", "relu"):

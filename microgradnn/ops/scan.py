@@ -90,8 +90,8 @@ class CumProd(_Scan):
 class LogCumSumExp(_Scan):
     __slots__ = ()
     name = "logcumsumexp"
-    # The stable backward below takes logs of |g|: it runs on ndarrays only.
-    differentiable_twice = False
+    differentiable_twice = True
+    may_warn = True
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray, dim: int) -> np.ndarray:
@@ -102,10 +102,13 @@ class LogCumSumExp(_Scan):
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
-        # grad_i = sum_{j >= i} g_j exp(x_i - out_j), summed in log space for each sign of g,
-        # so nothing overflows: exp(x_i + reverse_logcumsumexp(log|g_j| - out_j)).
+        # grad_i = sum_{j >= i} g_j exp(x_i - out_j), with x_i <= out_j for every j >= i.
         x, out = ctx.saved_tensors
         d = ctx.dim
+        if isinstance(g, Tensor):
+            return _logcumsumexp_grad_recorded(x, out, g, d)
+        # On arrays: summed in log space for each sign of g, in O(n), so nothing overflows:
+        # exp(x_i + reverse_logcumsumexp(log|g_j| - out_j)).
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             total = np.zeros_like(x)
             for sign in (1.0, -1.0):
@@ -113,6 +116,19 @@ class LogCumSumExp(_Scan):
                 acc = _flip(np.logaddexp.accumulate(_flip(part, d), axis=d), d)
                 total = total + sign * np.exp(x + acc)
         return total
+
+
+def _logcumsumexp_grad_recorded(x: Tensor, out: Tensor, g: Tensor, d: int) -> Tensor:
+    """logcumsumexp's gradient as recorded Tensor ops (for create_graph): the matrix of
+    weights exp(x_i - out_j) for j >= i, each at most 1, so nothing overflows. O(n^2) along
+    the dim, paid only when differentiating twice."""
+    from .elementwise import where  # elementwise imports the reductions this module uses
+
+    n = x.shape[d]
+    xs, outs, gs = x.swapaxes(d, -1), out.swapaxes(d, -1), g.swapaxes(d, -1)
+    later = np.triu(np.ones((n, n), dtype=bool))  # [i, j]: j >= i
+    weights = where(later, xs.unsqueeze(-1) - outs.unsqueeze(-2), -np.inf).exp()
+    return (weights * gs.unsqueeze(-2)).sum(-1).swapaxes(d, -1)
 
 
 def cumsum(x: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
