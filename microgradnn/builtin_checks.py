@@ -13,9 +13,13 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["builtin_checks"]
+__all__ = ["builtin_checks", "DIFFERENTIABLE_ONCE"]
 
 Check = tuple[str, Callable[..., Tensor], tuple[Tensor, ...]]
+
+#: Entries whose backward holds part of the computation fixed (the singular vectors), so they
+#: are differentiable once: finite differences check them, second derivatives do not.
+DIFFERENTIABLE_ONCE = {"linalg.svdvals", "linalg.matrix_norm (2)", "linalg.matrix_norm (nuc)"}
 
 # Unary elementwise ops and the interval their inputs are drawn from (inside the domain, away
 # from the points where the op or its derivative is singular). The rounding ops are drawn
@@ -29,8 +33,8 @@ UNARY_DOMAINS: dict[str, tuple[float, float]] = {
     "log1p": (-0.5, 2), "expm1": (-2, 2), "log2": (0.5, 3), "log10": (0.5, 3), "exp2": (-2, 2),
     "square": (-2, 2), "reciprocal": (0.5, 2), "rsqrt": (0.5, 2),
     "erf": (-2, 2), "erfc": (-2, 2), "erfinv": (-0.8, 0.8),
-    "sign": (0.1, 2), "floor": (0.1, 0.9), "ceil": (0.1, 0.9), "trunc": (0.1, 0.9), "frac": (0.1, 0.9),
-    "round": (0.1, 0.4), "nan_to_num": (-2, 2),
+    "sign": (0.1, 2), "sgn": (-2, -0.1), "floor": (0.1, 0.9), "ceil": (0.1, 0.9), "trunc": (0.1, 0.9),
+    "frac": (0.1, 0.9), "round": (0.1, 0.4), "nan_to_num": (-2, 2),
 }  # fmt: skip
 
 # Binary elementwise ops and the intervals of their two inputs.
@@ -152,6 +156,8 @@ def builtin_checks(rng: np.random.Generator) -> list[Check]:
         ("transpose", lambda a: a.T * Tensor(weights.T), (t(3, 4),)),
         ("swapaxes", lambda a: mixed(mg.swapaxes(a, 0, 2)), (t(2, 3, 4),)),
         ("permute", lambda a: mixed(mg.permute(a, 2, 0, 1)), (t(2, 3, 4),)),
+        ("movedim", lambda a: mixed(mg.movedim(a, 0, -1)), (t(2, 3, 4),)),
+        ("moveaxis", lambda a: mixed(mg.moveaxis(a, (0, 1), (2, 0))), (t(2, 3, 4),)),
         ("t", lambda a: mixed(mg.t(a)), (t(3, 4),)),
         ("expand", lambda a: mixed(mg.expand(a, 2, 3, 4)), (t(3, 1),)),
         ("broadcast_to", lambda a: a.broadcast_to((2, 3, 4)), (t(3, 1),)),
@@ -181,6 +187,7 @@ def builtin_checks(rng: np.random.Generator) -> list[Check]:
         ("scatter_add", lambda a, s: mixed(mg.scatter_add(a, 0, index, s)), (t(3, 4), t(2, 4))),
         ("index_select", lambda a: mixed(mg.index_select(a, 1, [3, 0, 3])), (t(3, 4),)),
         ("take_along_axis", lambda a: mixed(mg.take_along_axis(a, index.T[:3], axis=1)), (t(3, 4),)),
+        ("take_along_dim", lambda a: mixed(mg.take_along_dim(a, index.ravel())), (t(3, 4),)),
         ("masked_select", lambda a: mixed(mg.masked_select(a, weights > 1)), (t(3, 4),)),
         ("masked_fill", lambda a: mixed(mg.masked_fill(a, weights > 1, 0.5)), (t(3, 4),)),
         ("einsum", lambda a, b: la.einsum("bij,jk->bki", a, b), (t(2, 3, 4), t(4, 2))),
@@ -200,6 +207,12 @@ def builtin_checks(rng: np.random.Generator) -> list[Check]:
         ("linalg.inv", la.inv, (pd(3),)),
         ("linalg.det", la.det, (pd(3),)),
         ("linalg.slogdet", lambda a: mg.linalg.slogdet(a).logabsdet, (pd(3),)),
+        ("logdet", mg.logdet, (pd(3),)),
+        ("linalg.svdvals", lambda a: mixed(mg.linalg.svdvals(a)), (t(4, 3),)),
+        ("linalg.matrix_norm (2)", lambda a: mg.linalg.matrix_norm(a, ord=2), (t(2, 3, 4),)),
+        ("linalg.matrix_norm (nuc)", lambda a: mg.linalg.matrix_norm(a, ord="nuc", dim=(0, 2)), (t(2, 3, 4),)),
+        ("linalg.cross", mg.linalg.cross, (t(4, 3), t(3))),
+        ("linalg.qr (wide)", lambda a: la.qr(a).Q * la.qr(a).R.sum(), (t(3, 5),)),
         ("linalg.solve", la.solve, (pd(3), t(3))),
         ("linalg.cholesky", lambda a: la.cholesky(a @ a.mT + 3 * Tensor(np.eye(3))), (t(3, 3),)),
         ("linalg.qr", lambda a: la.qr(a).Q * la.qr(a).R.sum(), (t(4, 3),)),
@@ -211,6 +224,8 @@ def builtin_checks(rng: np.random.Generator) -> list[Check]:
         ("F.normalize", lambda a: mixed(F.normalize(a, dim=1)), (t(3, 4),)),
         ("F.cosine_similarity", lambda a, b: F.cosine_similarity(a, b, dim=1), (t(3, 4), t(3, 4))),
         ("F.pairwise_distance", F.pairwise_distance, apart(3, 4)),
+        ("F.pairwise_distance (p=inf)", lambda a, b: F.pairwise_distance(a, b, p=np.inf), apart(3, 4)),
+        ("F.normalize (p=3)", lambda a: mixed(F.normalize(a, p=3, dim=0)), (t(3, 4),)),
         ("F.softmin", lambda a: F.softmin(a, dim=1) * Tensor(weights), (t(3, 4),)),
         ("mse_loss", lambda a: F.mse_loss(a, target), (t(3, 4),)),
         ("binary_cross_entropy", lambda a: F.binary_cross_entropy(a, half), (t(3, 4, low=0.1, high=0.9),)),
@@ -229,7 +244,7 @@ def builtin_checks(rng: np.random.Generator) -> list[Check]:
         ("F.hinge_embedding_loss", lambda a: F.hinge_embedding_loss(a, -np.ones((3, 4)), margin=5.0), (t(3, 4),)),
         ("F.multi_margin_loss", lambda a: F.multi_margin_loss(a, labels, p=2, margin=10.0), (t(3, 4),)),
         ("F.soft_margin_loss", lambda a: F.soft_margin_loss(a, np.sign(weights - 1)), (t(3, 4),)),
-        ("F.triplet_margin_loss", lambda *abc: F.triplet_margin_loss(*abc, margin=10.0), (t(3, 4), t(3, 4), t(3, 4))),
+        ("F.triplet_margin_loss", lambda a, p, n: F.triplet_margin_loss(a, p, n, 10.0), (t(3, 4), t(3, 4), t(3, 4))),
     ]  # fmt: skip
     for name, (low, high) in UNARY_DOMAINS.items():
         checks.append((name, getattr(mg, name), (t(3, 4, low=low, high=high),)))

@@ -578,6 +578,12 @@ class Tensor(_DtypeCasts):
         """Reorder the dims: ``permute(2, 0, 1)`` or ``permute((2, 0, 1))``."""
         return shape_ops.permute(self, *dims)
 
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        """Move dims ``source`` to ``destination`` (``mg.movedim``)."""
+        return shape_ops.movedim(self, source, destination)
+
+    moveaxis = movedim
+
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two dims."""
         return shape_ops.swapaxes(self, axis1, axis2)
@@ -782,6 +788,8 @@ class Tensor(_DtypeCasts):
     def sign(self) -> Tensor:
         """``mg.sign`` of this tensor."""
         return unary_ops.sign(self)
+
+    sgn = sign
 
     def floor(self) -> Tensor:
         """``mg.floor`` of this tensor."""
@@ -1116,6 +1124,15 @@ class Tensor(_DtypeCasts):
     def masked_select(self, mask: Any) -> Tensor:
         """The 1-d tensor of entries where ``mask`` is true."""
         return indexing.masked_select(self, mask)
+
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        """Entries picked by ``indices`` along ``dim`` (the flattened tensor without ``dim``)."""
+        return indexing.take_along_dim(self, indices, dim)
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """This tensor where ``condition`` is true, ``other`` elsewhere (``mg.where(condition,
+        self, other)``, as ``torch.Tensor.where``)."""
+        return elementwise.where(condition, self, other)
 
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         """``value`` where ``mask`` is true, this tensor elsewhere."""

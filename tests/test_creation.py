@@ -165,3 +165,15 @@ def test_normal_and_bernoulli(rng):
         mg.bernoulli(mg.Tensor([1.5]))
     counts = mg.Tensor([[0.0, 1.0]]).multinomial(1)
     assert counts.tolist() == [[1]]
+
+
+def test_randint_takes_a_dtype():
+    mg.manual_seed(0)
+    ints = mg.randint(0, 7, (50,))
+    mg.manual_seed(0)
+    floats = mg.randint(0, 7, (50,), dtype=np.float32)
+    assert ints.dtype == np.int64 and floats.dtype == np.float32
+    np.testing.assert_array_equal(ints.data, floats.data)
+    assert mg.randint(3, (2,), dtype=np.int32).dtype == np.int32
+    with pytest.raises(TypeError, match="randint: dtype must be an integer or floating type"):
+        mg.randint(3, (2,), dtype=bool)

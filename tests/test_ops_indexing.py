@@ -120,3 +120,44 @@ def test_bad_indices_give_errors_naming_the_op_and_shapes():
         x[mg.Tensor([0.0])]
     with pytest.raises(TypeError, match="where: give the condition alone, or with both"):
         mg.where(x > 0, x)
+
+
+# ------------------------------------------------------------ take_along_dim, where, scatter(reduce)
+def test_take_along_dim_with_and_without_dim(rng):
+    x = rng.normal(size=(3, 4))
+    order = np.argsort(x, axis=1)
+    np.testing.assert_array_equal(mg.take_along_dim(mg.Tensor(x), order, dim=1).data, np.sort(x, axis=1))
+    np.testing.assert_array_equal(mg.Tensor(x).take_along_dim(np.array([0, 11, 5])).data, x.ravel()[[0, 11, 5]])
+    assert mg.gradcheck(lambda t: mg.take_along_dim(t, order[:, :2], 1) ** 2, (leaf(x),))
+    with pytest.raises(IndexError, match="take_along_axis: index 12"):
+        mg.take_along_dim(mg.Tensor(x), np.array([12]))
+
+
+def test_tensor_where_method_is_pytorchs(rng):
+    x = leaf(rng.normal(size=(3, 4)))
+    out = x.where(x.data > 0, -1.0)
+    np.testing.assert_array_equal(out.data, np.where(x.data > 0, x.data, -1.0))
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, (x.data > 0).astype(float))
+
+
+def test_scatter_with_reduce_add_is_scatter_add(rng):
+    x, src = rng.normal(size=(2, 3)), rng.normal(size=(2, 2))
+    index = np.array([[0, 0], [2, 1]])
+    got = mg.scatter(mg.Tensor(x), 1, index, mg.Tensor(src), reduce="add")
+    np.testing.assert_allclose(got.data, mg.scatter_add(mg.Tensor(x), 1, index, mg.Tensor(src)).data)
+    number = mg.scatter(mg.Tensor(x), 1, index, 1.0, reduce="add").data
+    expected = x.copy()
+    np.add.at(expected, (np.arange(2)[:, None], index), 1.0)
+    np.testing.assert_allclose(number, expected)
+    with pytest.raises(ValueError, match="reduce must be None or 'add'"):
+        mg.scatter(mg.Tensor(x), 1, index, 1.0, reduce="multiply")
+
+
+def test_scatter_reduce_matches_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    x, src = rng.normal(size=(2, 3)), rng.normal(size=(2, 2))
+    index = np.array([[0, 0], [2, 1]])
+    ours = mg.scatter(mg.Tensor(x), 1, index, mg.Tensor(src), reduce="add").data
+    theirs = torch.tensor(x).scatter(1, torch.tensor(index), torch.tensor(src), reduce="add").numpy()
+    np.testing.assert_allclose(ours, theirs)

@@ -308,10 +308,8 @@ def test_qr(m, n, seed):
         check(lambda t: L.qr(t).Q * L.qr(t).R.sum(), a, second=False)
 
 
-def test_qr_wide_matrix_gradient_is_a_clear_error():
+def test_qr_modes_other_than_reduced_are_a_clear_error():
     a = leaf(np.arange(6.0).reshape(2, 3) + np.eye(2, 3))
-    with pytest.raises(NotImplementedError, match="linalg.qr"):
-        L.qr(a).R.sum().backward()
     with pytest.raises(ValueError, match="linalg.qr"):
         L.qr(a, mode="complete")
 
@@ -390,3 +388,70 @@ def test_values_and_gradients_match_torch(rng):
                 assert mine is None or not mine.any()
             else:
                 np.testing.assert_allclose(mine, ref.numpy(), atol=1e-9)
+
+
+# ------------------------------------------------------------ svdvals, spectral norms, logdet
+def test_svdvals_and_spectral_and_nuclear_norms_match_numpy(rng):
+    a = rng.normal(size=(2, 4, 3))
+    s = np.linalg.svd(a, compute_uv=False)
+    np.testing.assert_allclose(mg.linalg.svdvals(mg.Tensor(a)).data, s, rtol=1e-12)
+    for ord, ref in ((2, s.max(-1)), (-2, s.min(-1)), ("nuc", s.sum(-1))):
+        np.testing.assert_allclose(mg.linalg.matrix_norm(mg.Tensor(a), ord=ord).data, ref, rtol=1e-12)
+    kept = mg.linalg.matrix_norm(mg.Tensor(a), ord="nuc", dim=(0, 2), keepdim=True)
+    assert kept.shape == (1, 4, 1)
+    np.testing.assert_allclose(kept.data.ravel(), np.linalg.norm(a.transpose(1, 0, 2), "nuc", axis=(1, 2)))
+    np.testing.assert_allclose(mg.norm(mg.Tensor(a[0]), p="nuc").item(), np.linalg.norm(a[0], "nuc"))
+    x = mg.Tensor(a, requires_grad=True)
+    for ord in (2, -2, "nuc"):
+        assert mg.gradcheck(lambda t, o=ord: mg.linalg.matrix_norm(t, ord=o), (x,))
+    # The gradient of the nuclear norm is U V^T; of the spectral norm u1 v1^T.
+    u, _, vh = np.linalg.svd(a[0], full_matrices=False)
+    y = mg.Tensor(a[0], requires_grad=True)
+    mg.linalg.matrix_norm(y, ord="nuc").backward()
+    np.testing.assert_allclose(y.grad, u @ vh, atol=1e-12)
+    with pytest.raises(RuntimeError, match="differentiable once"):
+        mg.grad(mg.linalg.svdvals(y).sum(), y, create_graph=True)[0].sum().backward()
+    with pytest.raises(ValueError, match="ord 3 is not supported"):
+        mg.linalg.matrix_norm(x, ord=3)
+
+
+def test_logdet_is_log_det_with_nan_for_a_negative_determinant(rng):
+    a = rng.normal(size=(3, 3)) + 3 * np.eye(3)
+    np.testing.assert_allclose(mg.logdet(mg.Tensor(a)).item(), np.log(np.linalg.det(a)), rtol=1e-12)
+    assert np.isnan(mg.logdet(mg.Tensor(np.diag([2.0, -1.0]))).item())
+    assert mg.logdet(mg.Tensor(np.zeros((2, 2)))).item() == -np.inf
+    assert mg.gradgradcheck(mg.logdet, (mg.Tensor(a, requires_grad=True),))
+
+
+def test_linalg_cross_takes_the_last_dim(rng):
+    a, b = rng.normal(size=(3, 3)), rng.normal(size=(3,))
+    np.testing.assert_allclose(mg.linalg.cross(mg.Tensor(a), mg.Tensor(b)).data, np.cross(a, b))
+    np.testing.assert_allclose(mg.linalg.cross(mg.Tensor(a), mg.Tensor(a.T), dim=0).data, np.cross(a, a.T, axis=0))
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (2, 2, 4), (4, 4), (5, 3)])
+def test_qr_gradients_for_wide_square_and_tall_matrices(shape, rng):
+    a = mg.Tensor(rng.normal(size=shape), requires_grad=True)
+    m, n = shape[-2:]
+    k = min(m, n)
+    wq, wr = mg.Tensor(rng.normal(size=shape[:-2] + (m, k))), mg.Tensor(rng.normal(size=shape[:-2] + (k, n)))
+
+    def loss(t):
+        q, r = mg.linalg.qr(t)
+        return (q * wq).sum() + (r * wr).sum()
+
+    assert mg.gradcheck(loss, (a,))
+    assert mg.gradgradcheck(loss, (a,), atol=1e-5, rtol=1e-4)
+
+
+def test_qr_gradient_of_a_wide_matrix_matches_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    a = rng.normal(size=(3, 5))
+    wq, wr = rng.normal(size=(3, 3)), rng.normal(size=(3, 5))
+    x = mg.Tensor(a, requires_grad=True)
+    q, r = mg.linalg.qr(x)
+    ((q * mg.Tensor(wq)).sum() + (r * mg.Tensor(wr)).sum()).backward()
+    t = torch.tensor(a, requires_grad=True)
+    tq, tr = torch.linalg.qr(t)
+    ((tq * torch.tensor(wq)).sum() + (tr * torch.tensor(wr)).sum()).backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), atol=1e-12)

@@ -282,8 +282,8 @@ def test_norms_match_numpy():
     zero = mg.Tensor(np.zeros(3), requires_grad=True)
     zero.norm().backward()
     np.testing.assert_array_equal(zero.grad, 0)  # as PyTorch: not NaN
-    with pytest.raises(ValueError, match="matrix_norm: ord 'nuc'"):
-        mg.linalg.matrix_norm(t, "nuc")
+    with pytest.raises(ValueError, match="matrix_norm: ord 'spectral'"):
+        mg.linalg.matrix_norm(t, "spectral")
 
 
 # ---------------------------------------------------------------- all, any, median, quantile
@@ -415,3 +415,42 @@ def test_against_torch():
         (out * mg.Tensor(w)).sum().backward()
         (ref * torch.tensor(w)).sum().backward()
         np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------ p-norms at zero, inf norms in F
+@pytest.mark.parametrize("ord", [1.5, 3, 4.0])
+def test_p_norm_gradient_is_zero_at_a_zero_vector_and_right_elsewhere(ord, rng):
+    zero = mg.Tensor(np.zeros((2, 3)), requires_grad=True)
+    mg.linalg.vector_norm(zero, ord=ord, dim=1).sum().backward()
+    np.testing.assert_array_equal(zero.grad, np.zeros((2, 3)))
+    x = mg.Tensor(rng.uniform(0.2, 2, (2, 3)) * rng.choice([-1, 1], (2, 3)), requires_grad=True)
+    np.testing.assert_allclose(
+        mg.linalg.vector_norm(x, ord=ord, dim=1).data, np.linalg.norm(x.data, ord=ord, axis=1), rtol=1e-12
+    )
+    assert mg.gradcheck(lambda t: mg.linalg.vector_norm(t, ord=ord, dim=1), (x,))
+    assert mg.gradgradcheck(lambda t: mg.linalg.vector_norm(t, ord=ord, dim=0), (x,), atol=1e-5, rtol=1e-4)
+
+
+def test_normalize_and_cosine_similarity_of_a_zero_vector_have_pytorchs_finite_gradient():
+    F = mg.nn.functional
+    zero = mg.Tensor(np.zeros((1, 3)), requires_grad=True)
+    F.normalize(zero).sum().backward()
+    np.testing.assert_allclose(zero.grad, np.full((1, 3), 1e12))  # 1 / eps, as PyTorch
+    zero.grad = None
+    F.cosine_similarity(zero, mg.ones((1, 3))).sum().backward()
+    np.testing.assert_allclose(zero.grad, np.full((1, 3), 1 / np.sqrt(3) / 1e-8))
+    assert np.isfinite(zero.grad).all()
+
+
+def test_infinity_norms_in_normalize_pairwise_distance_and_triplet_loss(rng):
+    F = mg.nn.functional
+    x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    np.testing.assert_allclose(F.normalize(mg.Tensor(x), p=np.inf).data, x / np.abs(x).max(1, keepdims=True))
+    np.testing.assert_allclose(
+        F.pairwise_distance(mg.Tensor(x), mg.Tensor(y), p=np.inf, eps=0.0).data, np.abs(x - y).max(1)
+    )
+    loss = F.triplet_margin_loss(mg.Tensor(x), mg.Tensor(y), mg.Tensor(-y), p=np.inf, eps=0.0, margin=5.0)
+    expected = np.maximum(np.abs(x - y).max(1) - np.abs(x + y).max(1) + 5.0, 0).mean()
+    np.testing.assert_allclose(loss.item(), expected)
+    with pytest.raises(ValueError, match="normalize: p must be a positive number"):
+        F.normalize(mg.Tensor(x), p=0)

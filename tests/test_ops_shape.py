@@ -301,3 +301,45 @@ def test_clamp_masked_fill_type_as_and_casts():
     assert x.masked_fill(x.data > 0, 0.0).tolist() == [-2.0, 0.0, 0.0]
     assert x.float().dtype == np.float32 and x.float().double().dtype == np.float64
     assert x.long().dtype == np.int64 and x.type_as(mg.zeros(1, dtype=np.float32)).dtype == np.float32
+
+
+# ------------------------------------------------------------ movedim, per-axis pad constants
+@pytest.mark.parametrize(
+    ("source", "destination"), [(0, -1), (-1, 0), ((0, 1), (2, 0)), ([2], [1]), ((0, 1, 2), (2, 1, 0))]
+)
+def test_movedim_matches_numpy_moveaxis(source, destination, rng):
+    x = rng.normal(size=(2, 3, 4))
+    got = mg.movedim(mg.Tensor(x), source, destination)
+    np.testing.assert_array_equal(got.data, np.moveaxis(x, source, destination))
+    assert mg.moveaxis(mg.Tensor(x), source, destination).shape == got.shape
+    assert mg.Tensor(x).movedim(source, destination).shape == got.shape
+    assert mg.gradcheck(lambda t: mg.movedim(t, source, destination) ** 2, (mg.Tensor(x, requires_grad=True),))
+
+
+def test_movedim_refuses_mismatched_or_repeated_dims():
+    x = mg.zeros(2, 3)
+    with pytest.raises(mg.ShapeError, match="movedim: 2 source dims"):
+        mg.movedim(x, (0, 1), 0)
+    with pytest.raises(mg.ShapeError, match="repeated"):
+        mg.movedim(x, (0, 0), (0, 1))
+    with pytest.raises(mg.ShapeError, match="movedim"):
+        mg.movedim(x, 2, 0)
+
+
+@pytest.mark.parametrize("values", [((1, 2), (3, 4)), (5, 6), [[7, 8]], 9])
+def test_numpy_pad_takes_per_axis_constant_values(values, rng):
+    x = rng.normal(size=(2, 3))
+    widths = ((1, 2), (2, 1))
+    t = mg.Tensor(x, requires_grad=True)
+    out = mg.pad(t, widths, constant_values=values)
+    np.testing.assert_array_equal(out.data, np.pad(x, widths, constant_values=values))
+    (out * mg.Tensor(rng.normal(size=out.shape))).sum().backward()
+    assert t.grad is not None and t.grad.shape == x.shape
+    assert mg.gradcheck(lambda a: mg.pad(a, widths, constant_values=values) ** 2, (mg.Tensor(x, requires_grad=True),))
+
+
+def test_numpy_pad_refuses_constant_pairs_that_do_not_fit():
+    with pytest.raises(mg.ShapeError, match="constant_values"):
+        mg.pad(mg.zeros(2, 2), 1, constant_values=((1, 2, 3),))
+    with pytest.raises(ValueError, match="constant_values is for mode='constant'"):
+        mg.pad(mg.zeros(2, 2), 1, mode="edge", constant_values=((1, 2), (3, 4)))

@@ -53,13 +53,14 @@ UNARY = {
     "erfinv": (sp.erfinv, -0.9, 0.9, True),
     "frac": (lambda x: x - np.trunc(x), 0.1, 0.9, True),
     "sign": (np.sign, -3, 3, False),
+    "sgn": (np.sign, -3, 3, False),
     "floor": (np.floor, -3, 3, False),
     "ceil": (np.ceil, -3, 3, False),
     "round": (np.round, -3, 3, False),
     "trunc": (np.trunc, -3, 3, False),
     "nan_to_num": (np.nan_to_num, -3, 3, True),
 }
-ZERO_GRADIENT = {"sign", "floor", "ceil", "round", "trunc"}
+ZERO_GRADIENT = {"sign", "sgn", "floor", "ceil", "round", "trunc"}
 
 
 def floats(low, high):
@@ -334,7 +335,8 @@ def test_unary_values_and_gradients_match_pytorch(name, rng):
     out = getattr(mg, name)(ours)
     out.sum().backward()
     np.testing.assert_allclose(out.data, getattr(torch, name)(t).detach().numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(ours.grad, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    # force=True: torch.sgn's gradient is a lazy "ZeroTensor", which refuses a plain .numpy().
+    np.testing.assert_allclose(ours.grad, t.grad.numpy(force=True), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_BINARY))

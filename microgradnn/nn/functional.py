@@ -20,7 +20,7 @@ from ..ops import softmax as softmax_ops
 from ..ops.arguments import check_dim, dim_of, keepdim_of
 from ..ops.elementwise import leaky_relu, minimum, relu, sigmoid, tanh, where
 from ..ops.pad import pad as pad  # F.pad lives with the shape ops
-from ..ops.reduce import stable_logsumexp
+from ..ops.reduce import stable_logsumexp, vector_norm
 from ..tensor import DTypeLike, Tensor, as_tensor
 
 __all__ = [
@@ -807,13 +807,10 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
 
 
 def _vector_norm(x: Tensor, p: float, axis: int, keepdims: bool, op: str) -> Tensor:
-    if not (isinstance(p, (int, float)) and 0 < p < np.inf):
-        raise ValueError(f"{op}: p must be a positive finite number, got {p!r}")
-    if p == 2:
-        return (x * x).sum(axis=axis, keepdims=keepdims).sqrt()
-    if p == 1:
-        return abs(x).sum(axis=axis, keepdims=keepdims)
-    return (abs(x) ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+    # The linalg norm, whose gradient is 0 (not NaN) at a zero vector, as PyTorch's.
+    if isinstance(p, bool) or not (isinstance(p, (int, float)) and p > 0):
+        raise ValueError(f"{op}: p must be a positive number (inf included), got {p!r}")
+    return vector_norm(x, p, axis, keepdims)
 
 
 def normalize(

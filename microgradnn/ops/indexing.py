@@ -26,6 +26,7 @@ __all__ = [
     "scatter_add",
     "index_select",
     "take_along_axis",
+    "take_along_dim",
     "masked_select",
     "nonzero",
     "where",
@@ -130,9 +131,13 @@ class Scatter(Function):
         return g * ctx.keep, g[ctx.index]
 
 
-def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None) -> Tensor:
+def scatter(
+    input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None, reduce: str | None = None
+) -> Tensor:
     """A copy of ``input`` with ``src`` (a tensor, or a number) written at ``index`` along
     ``dim`` (the inverse of gather), as ``torch.scatter``. Differentiable in input and src.
+    ``reduce="add"`` adds instead of writing (``scatter_add``; a number is added too);
+    PyTorch's ``"multiply"`` is not supported.
 
     >>> import numpy as np, microgradnn as mg
     >>> mg.scatter(mg.zeros(2, 3), 1, mg.Tensor([[2], [0]], dtype=np.int64), 5.0).tolist()
@@ -141,6 +146,12 @@ def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any 
     if (src is None) == (value is None):
         raise TypeError("scatter: give src (a tensor or a number) or value=, one of them")
     src = value if src is None else src
+    if reduce is not None:
+        if reduce != "add":
+            raise ValueError(f"scatter: reduce must be None or 'add', not {reduce!r}")
+        if isinstance(src, (int, float, bool, np.number)):
+            src = Tensor._wrap(np.full(index_array(index, "scatter").shape, src, dtype=input.dtype), None)
+        return scatter_add(input, dim, index, src)
     _, idx, full = _gather_index("scatter", input, dim, index)
     if isinstance(src, (int, float, bool, np.number)):
         return Scatter.apply(input, np.asarray(src, dtype=input.dtype), index=full)
@@ -208,6 +219,20 @@ def take_along_axis(arr: Tensor, indices: Any, axis: int | None = -1) -> Tensor:
         ) from None
     _in_range("take_along_axis", idx, arr.shape[d], arr.shape, d, True)
     return GetItem.apply(arr, index=_along(idx, d, arr.shape))
+
+
+def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    """Pick ``indices`` along ``dim``, as ``torch.take_along_dim`` (the index broadcasting
+    against ``input`` on the other dims); without ``dim``, on the flattened tensor.
+
+    >>> import microgradnn as mg
+    >>> x = mg.Tensor([[10.0, 30.0, 20.0]])
+    >>> mg.take_along_dim(x, x.argsort(dim=1), dim=1).tolist()
+    [[10.0, 20.0, 30.0]]
+    """
+    if dim is None:
+        return take_along_axis(input.reshape(-1), index_array(indices, "take_along_dim").reshape(-1), 0)
+    return take_along_axis(input, indices, dim)
 
 
 def masked_select(input: Tensor, mask: Any) -> Tensor:

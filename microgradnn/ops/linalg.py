@@ -387,6 +387,16 @@ def cross(input: Any, other: Any, dim: int | None = None) -> Tensor:
     return Cross.apply(a, b, dim=dim)
 
 
+def linalg_cross(input: Any, other: Any, *, dim: int = -1) -> Tensor:
+    """The cross product along ``dim`` (the last by default), as ``torch.linalg.cross``.
+
+    >>> import microgradnn as mg
+    >>> mg.linalg.cross(mg.Tensor([[0.0, 1.0, 0.0]]), mg.Tensor([0.0, 0.0, 1.0])).tolist()
+    [[1.0, 0.0, 0.0]]
+    """
+    return cross(input, other, dim)
+
+
 def kron(input: Any, other: Any) -> Tensor:
     """The Kronecker product, as ``torch.kron`` (the shorter shape is padded with leading 1s).
 
@@ -827,6 +837,53 @@ def cholesky(A: Any, *, upper: bool = False) -> Tensor:
     return low.mT if upper else low
 
 
+class SvdVals(Function):
+    """The singular values, largest first; d sigma_i = u_i^T dA v_i. The backward holds U and
+    V fixed, so the op is differentiable once (the second derivative needs U's and V's)."""
+
+    __slots__ = ()
+    name = "linalg.svdvals"
+    may_warn = True
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        ctx.save_for_backward(u, vh)
+        return s
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        u, vh = ctx.saved_tensors
+        return (u * g[..., None, :]) @ vh
+
+
+def svdvals(A: Any) -> Tensor:
+    """The singular values of a matrix (or of each in a batch), in descending order, as
+    ``torch.linalg.svdvals``; differentiable once, where they are distinct.
+
+    >>> import microgradnn as mg
+    >>> mg.linalg.svdvals(mg.Tensor([[3.0, 0.0], [0.0, -4.0]])).tolist()
+    [4.0, 3.0]
+    """
+    a = _tensor(A, "linalg.svdvals")
+    if a.ndim < 2:
+        raise ShapeError(f"linalg.svdvals: expected a matrix or a batch of them, got shape {a.shape}")
+    return SvdVals._apply1(a)
+
+
+def logdet(A: Any) -> Tensor:
+    """The log of the determinant, as ``torch.logdet``: NaN for a negative determinant, -inf
+    for a singular matrix; differentiable where the determinant is positive.
+
+    >>> import microgradnn as mg
+    >>> round(mg.logdet(mg.eye(2) * 3).item(), 4)
+    2.1972
+    """
+    sign, logabsdet = slogdet(A)
+    with no_fp_warnings():
+        return logabsdet + Tensor._wrap(np.log(sign.data), None)
+
+
 class QRResult(NamedTuple):
     """What :func:`qr` returns: Q (orthonormal columns) and R (upper triangular).
 
@@ -861,29 +918,41 @@ class QR(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         (packed,) = ctx.saved_tensors
-        m, n = ctx.m, packed.shape[-1]
-        if packed.shape[-2] == m:  # wide: Q (m, m) beside R (m, n)
-            n = packed.shape[-1] - m
-        if m < n:
-            raise NotImplementedError(
-                f"linalg.qr: the gradient is implemented for matrices with at least as many rows "
-                f"as columns, not {m} x {n}"
-            )
-        q, r = packed[..., :m, :], packed[..., m:, :]
-        gq, gr = g[..., :m, :], g[..., m:, :]
-        # TensorFlow's and PyTorch's formula for a tall matrix of full column rank:
-        # A-bar = [gQ + Q copyltu(M)] R^-T, M = R gR^T - gQ^T Q.
-        qgq = q.mT @ gq
-        rgr = r @ gr.mT
-        low = _triangle(qgq - qgq.mT + rgr - rgr.mT, 0, True)
-        r_inv_t = _inv_of(r).mT
-        return q @ (gr + low @ r_inv_t) + (gq - q @ qgq) @ r_inv_t
+        m = ctx.m
+        if packed.shape[-2] != m:  # tall (or square): Q (m, n) above R (n, n)
+            return _qr_grad(packed[..., :m, :], packed[..., m:, :], g[..., :m, :], g[..., m:, :])
+        # Wide, A = [X | Y] with X square: X = Q U and R = [U | V] with V = Q^T Y, so Y = Q V
+        # and Y's gradient is Q gV, while V's dependence on Q adds Y gV^T to Q's gradient.
+        q, u, v = packed[..., :, :m], packed[..., :, m : 2 * m], packed[..., :, 2 * m :]
+        gq, gu, gv = g[..., :, :m], g[..., :, m : 2 * m], g[..., :, 2 * m :]
+        x_bar = _qr_grad(q, u, gq + (q @ v) @ gv.mT, gu)
+        return _on(x_bar, _cat_last, _np_cat_last, q @ gv)
+
+
+def _cat_last(a: Tensor, b: Tensor) -> Tensor:
+    from .shape import concatenate  # shape imports this module's neighbours
+
+    return concatenate([a, b], axis=-1)
+
+
+def _np_cat_last(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.concatenate([a, b], axis=-1)
+
+
+def _qr_grad(q: Any, r: Any, gq: Any, gr: Any) -> Any:
+    """The gradient of A = Q R for a tall or square A of full column rank (TensorFlow's and
+    PyTorch's formula): A-bar = [gQ + Q copyltu(M)] R^-T, M = R gR^T - gQ^T Q."""
+    qgq = q.mT @ gq
+    rgr = r @ gr.mT
+    low = _triangle(qgq - qgq.mT + rgr - rgr.mT, 0, True)
+    r_inv_t = _inv_of(r).mT
+    return q @ (gr + low @ r_inv_t) + (gq - q @ qgq) @ r_inv_t
 
 
 def qr(A: Any, mode: str = "reduced") -> QRResult:
     """The QR decomposition ``A = Q @ R`` (or of each matrix in a batch), as
     ``torch.linalg.qr`` in its default "reduced" mode: a named tuple ``(Q, R)``. Gradients
-    need at least as many rows as columns and a full-rank ``A``.
+    need the first min(m, n) columns of ``A`` to be independent (as PyTorch's).
 
     >>> import microgradnn as mg
     >>> Q, R = mg.linalg.qr(mg.Tensor([[3.0, 0.0], [4.0, 5.0]]))

@@ -120,9 +120,9 @@ _NUMPY_MODES = {
 }
 
 
-def numpy_pad(array: Tensor, pad_width: Any, mode: str = "constant", constant_values: float = 0) -> Tensor:
+def numpy_pad(array: Tensor, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Tensor:
     """Pad as ``np.pad``: ``pad_width`` is one ``(before, after)`` pair per axis, or one pair
-    (or one int) for every axis. Modes ``"constant"``, ``"edge"``, ``"reflect"``,
+    (or one int) for every axis; ``constant_values`` one number, or pairs in the same forms. Modes ``"constant"``, ``"edge"``, ``"reflect"``,
     ``"symmetric"``, ``"wrap"``. Exported as ``mg.pad``.
 
     >>> import microgradnn as mg
@@ -140,7 +140,19 @@ def numpy_pad(array: Tensor, pad_width: Any, mode: str = "constant", constant_va
         raise ShapeError(f"pad: pad_width {pad_width!r} does not fit a tensor of shape {array.shape}") from None
     if (pairs < 0).any():
         raise ValueError(f"pad: pad_width {pad_width!r} has negative widths (F.pad crops with them; np.pad does not)")
-    if np.ndim(constant_values) != 0:
-        raise TypeError("pad: constant_values must be one number here (per-axis values are not supported)")
-    value = float(constant_values._data) if isinstance(constant_values, Tensor) else float(constant_values)
-    return _pad(array, [(int(b), int(a)) for b, a in pairs], _NUMPY_MODES[mode], value, "pad")
+    widths_list = [(int(b), int(a)) for b, a in pairs]
+    values = np.asarray(constant_values._data if isinstance(constant_values, Tensor) else constant_values)
+    if values.ndim == 0:
+        return _pad(array, widths_list, _NUMPY_MODES[mode], float(values), "pad")
+    if mode != "constant":
+        raise ValueError(f"pad: constant_values is for mode='constant', not {mode!r}")
+    try:
+        values = np.broadcast_to(values, (array.ndim, 2))
+    except ValueError:
+        raise ShapeError(
+            f"pad: constant_values {constant_values!r} does not fit a tensor of shape {array.shape}"
+        ) from None
+    # Pad with zeros, then add the constants where np.pad puts them (itself, on zeros: the
+    # corners follow NumPy's rule, later axes last). The constants are not differentiated.
+    border = np.pad(np.zeros(array.shape, array.dtype), widths_list, mode="constant", constant_values=values)
+    return _pad(array, widths_list, "constant", 0.0, "pad") + Tensor._wrap(border, None)

@@ -97,9 +97,11 @@ def randint(
     size: Any = None,
     *,
     generator: np.random.Generator | None = None,
+    dtype: Any = None,
 ) -> Tensor:
     """Integers drawn uniformly from [low, high), as ``torch.randint``: ``randint(high, size)``
-    or ``randint(low, high, size)``; an int64 tensor.
+    or ``randint(low, high, size)``; an int64 tensor, or of ``dtype`` (an integer or floating
+    type: floats hold the same whole numbers).
 
     >>> import microgradnn as mg
     >>> x = mg.randint(0, 10, (2, 3))
@@ -115,7 +117,13 @@ def randint(
     shape = _size(size, "randint")
     if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (low, high)) or high <= low:
         raise ValueError(f"randint: low and high must be ints with low < high, not {low!r} and {high!r}")
-    return _indices(_rng(generator, "randint").integers(low, high, shape, dtype=np.int64))
+    drawn = _rng(generator, "randint").integers(low, high, shape, dtype=np.int64)
+    if dtype is None:
+        return _indices(drawn)
+    kind = np.dtype(dtype)
+    if kind.kind not in "iuf":
+        raise TypeError(f"randint: dtype must be an integer or floating type, not {kind}")
+    return Tensor._wrap(drawn.astype(kind), None)
 
 
 def randperm(n: int, *, generator: np.random.Generator | None = None) -> Tensor:

@@ -317,6 +317,32 @@ class Norm2(_Reduction):
         return _Reduction.to_kept(ctx, g) * x / safe
 
 
+class NormP(_Reduction):
+    """(sum |x|**p) ** (1/p) for a finite p other than 2; its gradient
+    sign(x) |x|**(p-1) / norm**(p-1) is 0 (not NaN) where the norm is 0, as PyTorch's."""
+
+    __slots__ = ("p",)
+    name = "vector_norm"
+    may_warn = True
+    differentiable_twice = True
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray, p: float, axes: Any = None, keepdims: bool = False) -> np.ndarray:
+        axes = _Reduction.prepare(ctx, x, axes, keepdims)
+        ctx.p = p
+        out = np.add.reduce(np.abs(x) ** p, axis=axes, keepdims=keepdims) ** (1 / p)  # type: ignore[call-overload]
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> Any:
+        x, out = ctx.saved_tensors
+        out = _Reduction.to_kept(ctx, out)
+        safe = out + (backmath.constant(out) == 0)  # x is 0 wherever the norm is
+        sign = x.sign() if isinstance(x, Tensor) else np.sign(x)
+        return _Reduction.to_kept(ctx, g) * sign * (abs(x) / safe) ** (ctx.p - 1)
+
+
 def stable_logsumexp(x: np.ndarray, axes: tuple[int, ...] | None) -> np.ndarray:
     """log(sum(exp(x))) over ``axes`` with kept dims, shifting by the maximum first."""
     shift = x.max(axis=axes, keepdims=True)
@@ -779,7 +805,7 @@ def vector_norm(
         return sum(Tensor._wrap((x._data != 0).astype(x.dtype), None), dims, keep)
     if ord == 1:
         return sum(x.abs(), dims, keep)
-    return sum(x.abs() ** ord, dims, keep) ** (1 / ord)
+    return NormP._apply1(x, float(ord), dims, keep)
 
 
 def matrix_norm(
@@ -791,7 +817,9 @@ def matrix_norm(
     keepdims: bool | None = None,
 ) -> Tensor:
     """The matrix norm over the two dims ``dim``, as ``torch.linalg.matrix_norm``: ``"fro"``
-    (Frobenius), 1/-1 (largest/smallest column sum of ``|x|``), inf/-inf (row sums).
+    (Frobenius), ``"nuc"`` (the sum of the singular values), 2/-2 (the largest/smallest
+    singular value; these three are differentiable once), 1/-1 (largest/smallest column sum of
+    ``|x|``), inf/-inf (row sums).
 
     >>> import microgradnn as mg
     >>> mg.linalg.matrix_norm(mg.Tensor([[1.0, -2.0], [3.0, 4.0]]), ord=1).item()
@@ -816,7 +844,18 @@ def matrix_norm(
         pick = amax if ord > 0 else amin
         out = pick(sums, outer, True)
         return out if keep else out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in (rows, cols)))
-    raise ValueError(f"matrix_norm: ord {ord!r} is not supported (use 'fro', 1, -1, inf or -inf)")
+    if ord in (2, -2, "nuc"):
+        from .linalg import svdvals  # linalg imports the reductions
+
+        last = x.permute(*[i for i in range(x.ndim) if i not in (rows, cols)], rows, cols)
+        values = svdvals(last)
+        out = amax(values, -1) if ord == 2 else amin(values, -1) if ord == -2 else sum(values, -1)
+        if keep:
+            kept = list(x.shape)
+            kept[rows] = kept[cols] = 1
+            out = out.reshape(tuple(kept))
+        return out
+    raise ValueError(f"matrix_norm: ord {ord!r} is not supported (use 'fro', 'nuc', 1, -1, 2, -2, inf or -inf)")
 
 
 def linalg_norm(
@@ -842,7 +881,8 @@ def linalg_norm(
 
 def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, *, axis: Any = None) -> Tensor:
     """``torch.norm``: ``p="fro"`` (or 2) the 2-norm over ``dim`` (all elements when None); a
-    number ``p`` the vector p-norm over ``dim``; ``"nuc"`` is not supported.
+    number ``p`` the vector p-norm over ``dim``; ``"nuc"`` the nuclear norm of a matrix (or
+    over the two dims ``dim``).
 
     >>> import microgradnn as mg
     >>> mg.norm(mg.Tensor([[3.0, 4.0], [0.0, 0.0]]), dim=1).tolist()
@@ -852,8 +892,10 @@ def norm(x: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, *, a
         if dim is not None:
             raise TypeError("norm: give dim= or axis=, not both")
         dim = axis
+    if p == "nuc":
+        return matrix_norm(x, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
     if p == "fro":
         p = 2
     if isinstance(p, str):
-        raise ValueError(f"norm: p={p!r} is not supported (use 'fro' or a number)")
+        raise ValueError(f"norm: p={p!r} is not supported (use 'fro', 'nuc' or a number)")
     return vector_norm(x, p, dim, keepdim)

@@ -31,6 +31,8 @@ __all__ = [
     "view",
     "transpose",
     "permute",
+    "movedim",
+    "moveaxis",
     "swapaxes",
     "t",
     "squeeze",
@@ -322,6 +324,37 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     if sorted(checked) != list(range(x.ndim)):
         raise ShapeError(f"permute: dims {order} are not a permutation of the {x.ndim} dims of shape {x.shape}")
     return Transpose.apply(x, axes=checked)
+
+
+def movedim(x: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """Move dims ``source`` to the places ``destination``, the others keeping their order, as
+    ``torch.movedim`` (NumPy's ``moveaxis``, exported under both names).
+
+    >>> import microgradnn as mg
+    >>> mg.movedim(mg.zeros(2, 3, 4), 0, -1).shape
+    (3, 4, 2)
+    """
+    src = [source] if isinstance(source, (int, np.integer)) else list(source)
+    dst = [destination] if isinstance(destination, (int, np.integer)) else list(destination)
+    if len(src) != len(dst):
+        raise ShapeError(f"movedim: {len(src)} source dims {tuple(src)} but {len(dst)} destinations {tuple(dst)}")
+    s = [check_dim("movedim", d, x.shape) for d in src]
+    t = [check_dim("movedim", d, x.shape) for d in dst]
+    if len(set(s)) != len(s) or len(set(t)) != len(t):
+        raise ShapeError(f"movedim: repeated dims in source {tuple(src)} or destination {tuple(dst)}")
+    rest = iter(d for d in range(x.ndim) if d not in s)
+    placed = dict(zip(t, s, strict=True))
+    return permute(x, *[placed[i] if i in placed else next(rest) for i in range(x.ndim)])
+
+
+def moveaxis(a: Tensor, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+    """NumPy's name for :func:`movedim`.
+
+    >>> import microgradnn as mg
+    >>> mg.moveaxis(mg.zeros(2, 3, 4), (0, 1), (2, 0)).shape
+    (3, 4, 2)
+    """
+    return movedim(a, source, destination)
 
 
 def transpose(x: Tensor, *dims: Any) -> Tensor:

@@ -66,6 +66,7 @@ __all__ = [
     "erfinv",
     # rounding
     "sign",
+    "sgn",
     "floor",
     "ceil",
     "round",
@@ -335,6 +336,9 @@ erfinv = unary("erfinv", lambda x: _special().erfinv(x), lambda x, out: (math.sq
 sign = unary("sign", np.sign, None,
              _doc("-1, 0 or 1 by the sign of x (gradient 0).", f"sign({T}([-2.0, 0.0, 3.0])).tolist()",
                   "[-1.0, 0.0, 1.0]"))
+sgn = unary("sgn", np.sign, None,
+            _doc("sign's other name (PyTorch's for complex numbers; for reals the same).",
+                 f"sgn({T}([-2.0, 0.0])).tolist()", "[-1.0, 0.0]"))
 floor = unary("floor", np.floor, None,
               _doc("The largest integer <= x (gradient 0).", f"floor({T}([-1.5, 1.5])).tolist()", "[-2.0, 1.0]"))
 ceil = unary("ceil", np.ceil, None,
