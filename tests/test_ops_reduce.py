@@ -454,3 +454,21 @@ def test_infinity_norms_in_normalize_pairwise_distance_and_triplet_loss(rng):
     np.testing.assert_allclose(loss.item(), expected)
     with pytest.raises(ValueError, match="normalize: p must be a positive number"):
         F.normalize(mg.Tensor(x), p=0)
+
+
+@pytest.mark.parametrize(
+    "values", [[0.0, 2.0, 0.0, 3.0], [0.0, 0.0, 0.0, 1.5], [1.0, 0.0, 2.0, -3.0], [[0.0, 2.0], [0.0, 0.0]]]
+)
+def test_prod_and_cumprod_second_derivatives_are_exact_with_several_zeros(values):
+    x = mg.Tensor(np.array(values), requires_grad=True)
+    weights = mg.Tensor(np.linspace(0.5, 1.5, x.numel()).reshape(x.shape))
+    assert mg.gradgradcheck(lambda t: t.prod(), (x,), atol=1e-6, rtol=1e-5)
+    assert mg.gradgradcheck(lambda t: mg.prod(t, dim=-1), (x,), atol=1e-6, rtol=1e-5)
+    assert mg.gradgradcheck(lambda t: mg.cumprod(t, dim=-1) * weights, (x,), atol=1e-6, rtol=1e-5)
+    # The Hessian of prod at [0, 2, 0, 3] is the closed form: d2/dx_i dx_k = prod of the rest.
+    if np.array(values).shape == (4,):
+        (g,) = mg.grad(x.prod(), x, create_graph=True)
+        hessian = np.stack([mg.grad(g[i], x, retain_graph=True)[0] for i in range(4)])
+        v = np.array(values)
+        expected = np.array([[0.0 if i == k else np.prod(np.delete(v, [i, k])) for k in range(4)] for i in range(4)])
+        np.testing.assert_allclose(hessian, expected, atol=1e-12)

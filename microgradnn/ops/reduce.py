@@ -190,6 +190,8 @@ class Prod(_Reduction):
         keep = dict(axis=ctx.axes, keepdims=True)
         if not zero.any():
             return _Reduction.to_kept(ctx, g) * (_Reduction.to_kept(ctx, out) / x)
+        if isinstance(x, Tensor):
+            return _Reduction.to_kept(ctx, g) * _products_of_others(x, ctx.axes)
         nonzero = ~zero
         only_zero = zero & (zero.sum(**keep) == 1)
         filled = x * nonzero + zero  # the zeros replaced by ones
@@ -200,6 +202,23 @@ class Prod(_Reduction):
             rest = np.multiply.reduce(filled, axis=ctx.axes, keepdims=True)
         others = _Reduction.to_kept(ctx, out) / filled * nonzero + rest * only_zero
         return _Reduction.to_kept(ctx, g) * others
+
+
+def _products_of_others(x: Tensor, axes: tuple[int, ...] | None) -> Tensor:
+    """For each entry, the product of the other entries of its slice over ``axes`` (kept
+    dims), as recorded Tensor ops that stay exact through any number of zeros: row i of an
+    (n, n) matrix holds the slice with entry i replaced by 1. Used when differentiating prod
+    twice with zeros in the input (O(n^2) per slice, paid only then)."""
+    from .elementwise import where  # elementwise imports this module
+
+    reduced = tuple(range(x.ndim)) if axes is None else axes
+    kept = [d for d in range(x.ndim) if d not in reduced]
+    moved = x.permute(*kept, *reduced)
+    n = int(np.prod([x.shape[d] for d in reduced]))
+    flat = moved.reshape(moved.shape[: len(kept)] + (n,))
+    rows = where(np.eye(n, dtype=bool), 1.0, flat.unsqueeze(-2))  # [..., i, j]
+    others = Prod._apply1(rows, (rows.ndim - 1,), False).reshape(moved.shape)
+    return others.permute(*np.argsort(kept + list(reduced)).tolist())
 
 
 class _Extreme(_Reduction):

@@ -79,12 +79,29 @@ class CumProd(_Scan):
         seen = np.cumsum(zero, axis=d)
         if not zero.any():
             return _reverse_cumsum(g * out, d) / x
+        if isinstance(x, Tensor):
+            return _cumprod_grad_recorded(x, g, d)
         # Masks as floats of x's dtype, constant to the derivative.
         before, first = (seen == 0).astype(xs.dtype), (zero & (seen == 1)).astype(xs.dtype)
         safe = x * (1 - zero) + zero
         skipping = x * (1 - first) + first
         c = skipping.cumprod(d) if isinstance(skipping, Tensor) else np.cumprod(skipping, axis=d)
         return _reverse_cumsum(g * out, d) / safe * before + _reverse_cumsum(g * c, d) * first
+
+
+def _cumprod_grad_recorded(x: Tensor, g: Tensor, d: int) -> Tensor:
+    """cumprod's gradient as recorded Tensor ops, exact through any number of zeros (for
+    differentiating twice): row k of an (n, n) matrix is the slice with x_k replaced by 1, so
+    its running product at i is prod_{j <= i, j != k} x_j; grad_k sums g_i of it over i >= k.
+    O(n^2) along the dim, paid only with zeros in the input under create_graph."""
+    from .elementwise import where  # elementwise imports the reductions this module uses
+
+    n = x.shape[d]
+    xs, gs = x.swapaxes(d, -1), g.swapaxes(d, -1)
+    rows = where(np.eye(n, dtype=bool), 1.0, xs.unsqueeze(-2))  # [..., k, j]
+    running = CumProd._apply1(rows, rows.ndim - 1)  # [..., k, i]
+    later = np.triu(np.ones((n, n), dtype=bool))  # [k, i]: i >= k
+    return (where(later, running, 0.0) * gs.unsqueeze(-2)).sum(-1).swapaxes(d, -1)
 
 
 class LogCumSumExp(_Scan):
