@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import no_fp_warnings
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_betas_and_eps, decayed_grad, update_moments
 
 __all__ = ["Adam", "AdamW"]
 
@@ -54,12 +54,7 @@ class Adam(Optimizer):
 
     def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
         super()._check_hyperparameters(settings)
-        name = type(self).__name__
-        for i, beta in enumerate(settings["betas"]):
-            if not 0 <= beta < 1:
-                raise ValueError(f"{name}: invalid beta at index {i}: {beta} (must be in [0, 1))")
-        if settings["eps"] < 0:
-            raise ValueError(f"{name}: invalid eps {settings['eps']} (must be >= 0)")
+        check_betas_and_eps(settings, type(self).__name__)
 
     @no_fp_warnings()  # inf or NaN in a gradient gives inf or NaN weights, not warnings
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -75,16 +70,8 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(param.data)
         state["step"] += 1
         step = state["step"]
-        if decay:
-            if self.decoupled:
-                param.data *= 1 - lr * decay
-            else:
-                grad = grad + decay * param.data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * grad
-        v *= beta2
-        v += (1 - beta2) * grad * grad
+        grad = decayed_grad(param, grad, lr, decay, self.decoupled)
+        m, v = update_moments(state, grad, beta1, beta2)
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import no_fp_warnings
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_betas_and_eps
 
 __all__ = ["Adamax"]
 
@@ -49,11 +49,7 @@ class Adamax(Optimizer):
 
     def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
         super()._check_hyperparameters(settings)
-        for i, beta in enumerate(settings["betas"]):
-            if not 0 <= beta < 1:
-                raise ValueError(f"Adamax: invalid beta at index {i}: {beta} (must be in [0, 1))")
-        if not settings["eps"] >= 0:
-            raise ValueError(f"Adamax: invalid eps {settings['eps']} (must be >= 0)")
+        check_betas_and_eps(settings, "Adamax")
 
     @no_fp_warnings()  # inf or NaN in a gradient gives inf or NaN weights, not warnings
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:

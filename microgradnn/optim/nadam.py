@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd import no_fp_warnings
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_betas_and_eps, decayed_grad, update_moments
 
 __all__ = ["NAdam"]
 
@@ -65,12 +65,7 @@ class NAdam(Optimizer):
 
     def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
         super()._check_hyperparameters(settings)
-        for i, beta in enumerate(settings["betas"]):
-            if not 0 <= beta < 1:
-                raise ValueError(f"NAdam: invalid beta at index {i}: {beta} (must be in [0, 1))")
-        for key in ("eps", "momentum_decay"):
-            if not settings[key] >= 0:
-                raise ValueError(f"NAdam: invalid {key} {settings[key]} (must be >= 0)")
+        check_betas_and_eps(settings, "NAdam", "momentum_decay")
 
     @no_fp_warnings()  # inf or NaN in a gradient gives inf or NaN weights, not warnings
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -85,20 +80,12 @@ class NAdam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(param.data)
         state["step"] += 1
         step = state["step"]
-        if decay:
-            if group["decoupled_weight_decay"]:
-                param.data *= 1 - lr * decay
-            else:
-                grad = grad + decay * param.data
+        grad = decayed_grad(param, grad, lr, decay, group["decoupled_weight_decay"])
         mu = beta1 * (1 - 0.5 * 0.96 ** (step * group["momentum_decay"]))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * group["momentum_decay"]))
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * grad
-        v *= beta2
-        v += (1 - beta2) * grad * grad
+        m, v = update_moments(state, grad, beta1, beta2)
         denom = np.sqrt(v / (1 - beta2**step)) + group["eps"]
         param.data -= lr * (1 - mu) / (1 - mu_product) * grad / denom
         param.data -= lr * mu_next / (1 - mu_product * mu_next) * m / denom

@@ -16,7 +16,7 @@ import numpy as np
 from ..autograd import no_fp_warnings
 from ..tensor import Tensor
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "check_betas_and_eps", "decayed_grad", "update_moments"]
 
 
 class Optimizer:
@@ -173,3 +173,37 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+# Pieces the Adam family shares (Adam, Adamax, NAdam, RAdam), each written once.
+def check_betas_and_eps(settings: dict[str, Any], name: str, *more: str) -> None:
+    """Raise ValueError unless both betas are in [0, 1) and eps (and each ``more`` setting) is
+    at least 0 (NaN fails too)."""
+    for i, beta in enumerate(settings["betas"]):
+        if not 0 <= beta < 1:
+            raise ValueError(f"{name}: invalid beta at index {i}: {beta} (must be in [0, 1))")
+    for key in ("eps", *more):
+        if not settings[key] >= 0:
+            raise ValueError(f"{name}: invalid {key} {settings[key]} (must be >= 0)")
+
+
+def decayed_grad(param: Tensor, grad: np.ndarray, lr: float, decay: float, decoupled: bool) -> np.ndarray:
+    """Weight decay: decoupled (AdamW's) shrinks the weights in place and leaves the gradient;
+    otherwise (L2) the gradient gains ``decay * weights``."""
+    if not decay:
+        return grad
+    if decoupled:
+        param.data *= 1 - lr * decay
+        return grad
+    return grad + decay * param.data
+
+
+def update_moments(state: dict[str, Any], grad: np.ndarray, beta1: float, beta2: float) -> tuple[np.ndarray, ...]:
+    """Adam's running moments, in place: ``exp_avg`` of the gradient and ``exp_avg_sq`` of its
+    square; returns them."""
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m *= beta1
+    m += (1 - beta1) * grad
+    v *= beta2
+    v += (1 - beta2) * grad * grad
+    return m, v

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import no_fp_warnings
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_betas_and_eps, decayed_grad, update_moments
 
 __all__ = ["RAdam"]
 
@@ -68,11 +68,7 @@ class RAdam(Optimizer):
 
     def _check_hyperparameters(self, settings: dict[str, Any]) -> None:
         super()._check_hyperparameters(settings)
-        for i, beta in enumerate(settings["betas"]):
-            if not 0 <= beta < 1:
-                raise ValueError(f"RAdam: invalid beta at index {i}: {beta} (must be in [0, 1))")
-        if not settings["eps"] >= 0:
-            raise ValueError(f"RAdam: invalid eps {settings['eps']} (must be >= 0)")
+        check_betas_and_eps(settings, "RAdam")
 
     @no_fp_warnings()  # inf or NaN in a gradient gives inf or NaN weights, not warnings
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
@@ -86,16 +82,8 @@ class RAdam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(param.data)
         state["step"] += 1
         step = state["step"]
-        if decay:
-            if group["decoupled_weight_decay"]:
-                param.data *= 1 - lr * decay
-            else:
-                grad = grad + decay * param.data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * grad
-        v *= beta2
-        v += (1 - beta2) * grad * grad
+        grad = decayed_grad(param, grad, lr, decay, group["decoupled_weight_decay"])
+        m, v = update_moments(state, grad, beta1, beta2)
         m_hat = m / (1 - beta1**step)
         bias_correction2 = 1 - beta2**step
         rho_inf = 2 / (1 - beta2) - 1
