@@ -421,9 +421,9 @@ def test_logit_losses_are_stable_for_huge_logits():
         ),
         (lambda: F.softmin(mg.ones(3), dim=0, axis=0), TypeError, "softmin: give dim= or axis=, not both"),
         (
-            lambda: F.pairwise_distance(mg.ones(3), mg.ones(3), p=float("inf")),
+            lambda: F.pairwise_distance(mg.ones(3), mg.ones(3), p=-1.0),
             ValueError,
-            "pairwise_distance: p must be a positive finite number",
+            "pairwise_distance: p must be a positive number",
         ),
         (
             lambda: F.dropout2d(mg.ones((2, 3)), 0.5),

@@ -847,14 +847,18 @@ class SvdVals(Function):
 
     @staticmethod
     def forward(ctx: Any, a: np.ndarray) -> np.ndarray:
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        try:
+            u, s, vh = np.linalg.svd(a, full_matrices=False)
+        except np.linalg.LinAlgError as err:  # inf or NaN entries: SVD does not converge
+            raise _linalg_error("linalg.svdvals", a, err) from None
         ctx.save_for_backward(u, vh)
         return s
 
     @staticmethod
     def backward(ctx: Any, g: Any) -> Any:
         u, vh = ctx.saved_tensors
-        return (u * g[..., None, :]) @ vh
+        with no_fp_warnings():  # an inf in g gives inf * 0 = NaN, as PyTorch's
+            return (u * g[..., None, :]) @ vh
 
 
 def svdvals(A: Any) -> Tensor:
