@@ -8,8 +8,10 @@ hand-written NumPy. BLAS is pinned to one thread when threadpoolctl is installed
 
 Sections: the two tutorials' training loops (with the "floor": the NumPy calls that an eager
 framework makes, timed without the framework), an MLP 784-256-10 training step in float32 and
-float64, the overhead of one small expression, a chain of 100,000 operations, and the memory
-of a 10,000-step training loop.
+float64, the overhead of one small expression, a chain of 100,000 operations, the memory
+of a 10,000-step training loop, and training steps of the layers of real models (LeNet, an
+LSTM and a Transformer encoder layer, in bench_lenet.py, bench_lstm.py and
+bench_transformer.py, each against hand-written NumPy or PyTorch).
 
 This measures; it asserts nothing. Timed assertions do not belong in tests on shared machines.
 """
@@ -461,7 +463,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10_000, help="tutorial training steps per run (default 10000)")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported (default 7)")
     parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
-    parser.add_argument("--only", choices=["tutorials", "mlp", "small", "chain", "memory"], help="run one section")
+    parser.add_argument(
+        "--only", choices=["tutorials", "mlp", "small", "chain", "memory", "layers"], help="run one section"
+    )
     args = parser.parse_args()
     steps, rounds = (1_000, 3) if args.quick else (args.steps, args.rounds)
     mlp_steps, mlp_rounds = (5, 5) if args.quick else (20, 15)
@@ -517,6 +521,15 @@ def main() -> None:
                     f"- chain of {CHAIN:,} ops, peak memory ({name}): "
                     f"{peak / 1e6:.1f} MB, {peak / CHAIN:.0f} bytes per op"
                 )
+        if args.only in (None, "layers"):
+            # The layers of real models: each file also runs alone (python benchmarks/bench_lenet.py).
+            import bench_lenet
+            import bench_lstm
+            import bench_transformer
+
+            layer_steps, layer_rounds = (2, 3) if args.quick else (5, 9)
+            for bench in (bench_lenet, bench_lstm, bench_transformer):
+                rows += bench.rows(layer_steps, layer_rounds)
         if args.only in (None, "memory"):
             early, late = training_memory()
             notes.append(

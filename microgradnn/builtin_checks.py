@@ -19,7 +19,12 @@ Check = tuple[str, Callable[..., Tensor], tuple[Tensor, ...]]
 
 #: Entries whose backward holds part of the computation fixed (the singular vectors), so they
 #: are differentiable once: finite differences check them, second derivatives do not.
-DIFFERENTIABLE_ONCE = {"linalg.svdvals", "linalg.matrix_norm (2)", "linalg.matrix_norm (nuc)"}
+DIFFERENTIABLE_ONCE = {
+    "linalg.svdvals",
+    "linalg.matrix_norm (2)",
+    "linalg.matrix_norm (nuc)",
+    "F.scaled_dot_product_attention",  # one fused op with its backward on ndarrays, for speed
+}
 
 # Unary elementwise ops and the interval their inputs are drawn from (inside the domain, away
 # from the points where the op or its derivative is singular). The rounding ops are drawn
@@ -251,6 +256,7 @@ def builtin_checks(rng: np.random.Generator) -> list[Check]:
     for name, ((low_a, high_a), (low_b, high_b)) in BINARY_DOMAINS.items():
         checks.append((name, getattr(mg, name), (t(3, 4, low=low_a, high=high_a), t(4, low=low_b, high=high_b))))
     checks += _activation_checks(t)
+    checks += _layer_checks(t, distinct, mixed)
     return checks
 
 
@@ -280,3 +286,59 @@ def _activation_checks(t: Callable[..., Tensor]) -> list[Check]:
         ("F.glu", lambda a: F.glu(a, dim=1), (t(3, 4),)),
         ("F.prelu", F.prelu, (t(3, 4, low=-2, high=-0.1), t(4, low=0.1, high=0.5))),
     ]  # fmt: skip
+
+
+def _layer_checks(
+    t: Callable[..., Tensor], distinct: Callable[..., Tensor], mixed: Callable[[Tensor], Tensor]
+) -> list[Check]:
+    """The functional forms of the layers: embedding, normalization, convolution, pooling,
+    resizing and attention."""
+    from .nn import functional as F
+
+    zeros4, twos4 = np.zeros(4), np.full(4, 2.0)  # running statistics
+
+    def image(channels: int) -> Tensor:
+        """A batch of one image of ``channels`` channels, 4x4."""
+        return t(1, channels, 4, 4)
+
+    def affine(*shape: int) -> tuple[Tensor, Tensor, Tensor]:
+        """An input of ``shape``, and a weight and a bias for its dim 1."""
+        return t(*shape), t(shape[1]), t(shape[1])
+
+    return [
+        ("F.embedding", lambda w: mixed(F.embedding(np.array([[0, 2], [2, 1]]), w) ** 2), (t(3, 4),)),
+        ("F.batch_norm", lambda a, w, b: mixed(F.batch_norm(a, None, None, w, b, training=True)), affine(3, 4)),
+        ("F.batch_norm (eval)", lambda a, w, b: mixed(F.batch_norm(a, zeros4, twos4, w, b)) ** 2, affine(3, 4)),
+        ("F.group_norm", lambda a, w, b: mixed(F.group_norm(a, 2, w, b)), (t(3, 4), t(4), t(4))),
+        ("F.instance_norm", lambda a, w, b: mixed(F.instance_norm(a, weight=w, bias=b)), (t(2, 3, 4), t(3), t(3))),
+        ("F.rms_norm", lambda a, w: mixed(F.rms_norm(a, (4,), w)), (t(3, 4), t(4))),
+        ("F.conv1d", lambda a, w, b: mixed(F.conv1d(a, w, b, stride=2, padding=1)), (t(2, 2, 5), t(3, 2, 2), t(3))),
+        ("F.conv2d", lambda a, w: mixed(F.conv2d(a, w, None, 1, "same", 2, 2)), (image(2), t(4, 1, 2, 2))),
+        (
+            "F.conv2d (reflect)",
+            lambda a, w: mixed(F.conv2d(F.pad(a, (1, 1, 1, 1), "reflect"), w)),
+            (image(1), t(2, 1, 2, 2)),
+        ),
+        ("F.conv_transpose1d", lambda a, w: mixed(F.conv_transpose1d(a, w, None, 2, 0, 1)), (t(1, 2, 3), t(2, 1, 3))),
+        (
+            "F.conv_transpose2d",
+            lambda a, w, b: mixed(F.conv_transpose2d(a, w, b, 2, 1)),
+            (image(2), t(2, 3, 3, 3), t(3)),
+        ),
+        ("F.unfold", lambda a: mixed(F.unfold(a, 2, stride=1, padding=1)), (t(1, 2, 3, 3),)),
+        ("F.fold", lambda a: mixed(F.fold(a, (3, 3), 2)), (t(1, 8, 4),)),
+        ("F.max_pool1d", lambda a: mixed(F.max_pool1d(a, 2)), (distinct(1, 2, 6),)),
+        ("F.max_pool2d", lambda a: mixed(F.max_pool2d(a, 2, stride=1, padding=1)), (distinct(1, 1, 3, 4),)),
+        ("F.avg_pool1d", lambda a: mixed(F.avg_pool1d(a, 3, stride=2, padding=1, ceil_mode=True)), (t(1, 2, 6),)),
+        ("F.avg_pool2d", lambda a: mixed(F.avg_pool2d(a, 2, count_include_pad=False, padding=1)), (t(1, 1, 3, 4),)),
+        ("F.adaptive_avg_pool1d", lambda a: mixed(F.adaptive_avg_pool1d(a, 3)), (t(1, 2, 5),)),
+        ("F.adaptive_avg_pool2d", lambda a: mixed(F.adaptive_avg_pool2d(a, (2, 3))), (t(1, 1, 5, 4),)),
+        ("F.adaptive_max_pool2d", lambda a: mixed(F.adaptive_max_pool2d(a, 2)), (distinct(1, 1, 5, 4),)),
+        ("F.interpolate", lambda a: mixed(F.interpolate(a, scale_factor=2, mode="bilinear")), (t(1, 1, 2, 3),)),
+        ("F.interpolate (nearest)", lambda a: mixed(F.interpolate(a, size=(3, 5))), (t(1, 1, 2, 3),)),
+        (
+            "F.scaled_dot_product_attention",
+            lambda q, k, v: mixed(F.scaled_dot_product_attention(q, k, v, None, 0.0, True)),
+            (t(2, 3, 4), t(2, 3, 4), t(2, 3, 2)),
+        ),
+    ]

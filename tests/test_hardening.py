@@ -15,6 +15,8 @@ from hypothesis.extra import numpy as hnp
 import microgradnn as mg
 from microgradnn import nn, optim
 from microgradnn.nn import functional as F
+from microgradnn.ops.attention import HeadAttention
+from microgradnn.ops.recurrent import gru_layer, lstm_layer, rnn_layer
 from microgradnn.ops.shape import ScatterAdd
 from microgradnn.testing import assert_grads_close
 
@@ -336,6 +338,25 @@ def index_with_repeats():
 
 
 # name of the op, number of tensor inputs, function (one op, applied to leaves)
+def steps(a):
+    """A leaf of a's values as a sequence (12 steps, batch 4, 3 features) for the recurrent ops."""
+    return mg.Tensor(a.data.reshape(12, 4, 3), requires_grad=True)
+
+
+H0 = np.zeros((4, 2))  # the recurrent ops' initial state
+ONE_HEAD = dict(spec=((0, 0), (0, 1), (0, 2)), heads=1, embed=1, batch_first=False, dropout_p=0.0, rng=None)
+
+
+def leaf_as(a, *shape):
+    """A leaf of a's values in ``shape`` (a new leaf, so the op under test is the first to see them)."""
+    return mg.Tensor(a.data.reshape(shape), requires_grad=True)
+
+
+def image(a):
+    """A leaf of a's values as an image batch (N=1, C=1, 12, 12) for the conv and pooling ops."""
+    return leaf_as(a, 1, 1, 12, 12)
+
+
 HOSTILE_OPS = [
     # (LINALG: products, matrices, mg.linalg. cross needs axes of length 3, and inv, slogdet and
     # solve a matrix that stays invertible once made finite, so they get leaves of their own.)
@@ -349,7 +370,11 @@ HOSTILE_OPS = [
     ("linalg.inv", 1, lambda a: mg.linalg.inv(invertible(a))),
     ("linalg.det", 1, lambda a: mg.linalg.det(a)),
     # (SVD refuses inf and NaN entries, with an error naming the op: the finite ones only.)
-    ("linalg.svdvals", 1, lambda a: mg.linalg.svdvals(mg.Tensor(np.nan_to_num(a.data, posinf=9, neginf=-9), requires_grad=True))),
+    (
+        "linalg.svdvals",
+        1,
+        lambda a: mg.linalg.svdvals(mg.Tensor(np.nan_to_num(a.data, posinf=9, neginf=-9), requires_grad=True)),
+    ),
     ("linalg.slogdet", 1, lambda a: mg.linalg.slogdet(invertible(a)).logabsdet),
     ("linalg.solve", 2, lambda a, b: mg.linalg.solve(invertible(a), b)),
     ("linalg.cholesky", 1, lambda a: mg.linalg.cholesky(a[9:, 9:] + a[9:, 9:].mT + mg.eye(3, dtype=a.dtype) * 10)),
@@ -400,6 +425,28 @@ HOSTILE_OPS = [
     ("take_along_dim", 1, lambda a: a.sort(0).values),
     ("prod", 1, lambda a: a.prod(0)),
     ("prod", 1, lambda a: a.prod()),
+    # Recurrent layers: the leaf's values as 12 steps of a batch of 4 with 3 features, H = 2.
+    ("RNNLayer", 1, lambda a: rnn_layer(steps(a), H0, np.ones((2, 3)), np.ones((2, 2)), None, None)),
+    ("LSTMLayer", 1, lambda a: lstm_layer(steps(a), H0, H0, np.ones((8, 3)), np.ones((8, 2)), None, None)),
+    ("GRULayer", 1, lambda a: gru_layer(steps(a), H0, np.ones((6, 3)), np.ones((6, 2)), None, None)),
+    # Convolution, pooling and attention: the leaf's values as images or sequences.
+    ("conv", 1, lambda a: F.conv2d(image(a), np.ones((2, 1, 3, 3)), padding=1)),
+    ("conv", 2, lambda a, b: F.conv2d(leaf_as(a, 2, 6, 12, 1), leaf_as(b, 6, 6, 4, 1), stride=2)),
+    ("conv_transpose", 1, lambda a: F.conv_transpose2d(image(a), np.ones((1, 2, 2, 2)), stride=2)),
+    ("unfold", 1, lambda a: F.unfold(image(a), 3)),
+    ("fold", 1, lambda a: F.fold(leaf_as(a, 1, 4, 36), (7, 7), 2)),
+    ("max_pool", 1, lambda a: F.max_pool2d(image(a), 2)),
+    ("avg_pool", 1, lambda a: F.avg_pool2d(image(a), 3, stride=2, padding=1)),
+    ("scaled_dot_product_attention", 1, lambda a: F.scaled_dot_product_attention(*[steps(a)] * 3, is_causal=True)),
+    # (MultiheadAttention's core, on q|k|v side by side in steps(a)'s 3 features, one head each.)
+    ("multi_head_attention", 1, lambda a: HeadAttention.apply(steps(a), None, None, None, **ONE_HEAD)),
+    ("embedding", 1, lambda a: F.embedding(index_with_repeats().reshape(3, 4), a, padding_idx=3)),
+    ("layer_norm", 1, lambda a: F.layer_norm(a, (a.shape[-1],))),
+    ("rms_norm", 1, lambda a: F.rms_norm(a, (a.shape[-1],))),
+    ("batch_norm", 1, lambda a: F.batch_norm(a, None, None, training=True)),
+    ("batch_norm", 1, lambda a: F.batch_norm(a, np.zeros(12, a.dtype), np.ones(12, a.dtype))),
+    ("group_norm", 1, lambda a: F.group_norm(a, 2)),
+    ("instance_norm", 1, lambda a: F.instance_norm(mg.Tensor(a.data.reshape(12, 2, 6), requires_grad=True))),
     ("vector_norm", 1, lambda a: a.norm(dim=1)),
     ("vector_norm", 1, lambda a: mg.linalg.vector_norm(a, ord=3, dim=0)),
     ("cumsum", 1, lambda a: a.cumsum(0)),
@@ -499,6 +546,11 @@ HOSTILE_OPS = [
 ]
 
 
+def finite(a):
+    """A leaf of a's values with inf and NaN replaced by finite ones."""
+    return mg.Tensor(np.nan_to_num(a.data, posinf=9, neginf=-9), requires_grad=True)
+
+
 def invertible(a):
     """A leaf of a's values plus 3 I: the finite grid is of rank 1, this is then invertible."""
     return mg.Tensor(a.data + 3 * np.eye(len(a.data), dtype=a.dtype), requires_grad=True)
@@ -522,7 +574,7 @@ def built_in_ops():
 
 
 def test_the_hostile_value_cases_cover_every_built_in_op():
-    assert built_in_ops() - {"Function", "_Extremum", "_Reduction", "_Extreme", "_Unary", "_Binary"} == {
+    assert built_in_ops() - {"Function", "_Extremum", "_Reduction", "_Extreme", "_Unary", "_Binary", "_Normalize"} == {
         name for name, _, _ in HOSTILE_OPS
     }
 

@@ -154,6 +154,7 @@ def test_scatter_with_reduce_add_is_scatter_add(rng):
         mg.scatter(mg.Tensor(x), 1, index, 1.0, reduce="multiply")
 
 
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
 def test_scatter_reduce_matches_pytorch(rng):
     torch = pytest.importorskip("torch")
     x, src = rng.normal(size=(2, 3)), rng.normal(size=(2, 2))

@@ -24,6 +24,9 @@ from .activation import (
     Tanhshrink,
     Threshold,
 )
+from .attention import MultiheadAttention
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .embedding import Embedding
 from .layers import (
     MLP,
     AlphaDropout,
@@ -72,7 +75,19 @@ from .module import (
     ParameterList,
     Sequential,
 )
-from .normalization import LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    Upsample,
+)
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "functional",
@@ -91,6 +106,13 @@ __all__ = [
     "Flatten",
     "Unflatten",
     "LayerNorm",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "RMSNorm",
+    "Embedding",
     "Sigmoid",
     "Tanh",
     "ReLU",
@@ -125,6 +147,12 @@ __all__ = [
     "LogSoftmax",
     "PReLU",
     "MLP",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
     "MSELoss",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -142,4 +170,20 @@ __all__ = [
     "MultiMarginLoss",
     "SoftMarginLoss",
     "TripletMarginLoss",
+    "MultiheadAttention",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "Upsample",
 ]

@@ -123,6 +123,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input of shape {input.shape} does not match weight of shape {weight.shape} "
             f"(the input's last dim must be in_features = weight.shape[1])"
         )
+    if input.ndim > 2:
+        # The tokens as rows of one matrix: the weight's gradient is then one matrix product,
+        # not one per leading index summed afterwards.
+        lead = input.shape[:-1]
+        out = linear(input.reshape(-1, input.shape[-1]), weight, bias)
+        return out.reshape(*lead, weight.shape[0])
     out = input @ weight.T
     return out if bias is None else out + bias
 
@@ -1027,6 +1033,25 @@ def feature_alpha_dropout(
 
 
 # The functional forms of the layer families (ops/<family>.py), by PyTorch's names.
-from ..ops.normalization import layer_norm  # noqa: E402
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold  # noqa: E402
+from ..ops.embedding import embedding  # noqa: E402
+from ..ops.normalization import batch_norm, group_norm, instance_norm, layer_norm, rms_norm  # noqa: E402
+from ..ops.pooling import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    interpolate,
+    max_pool1d,
+    max_pool2d,
+)
 
 __all__ += ["layer_norm"]
+__all__ += ["embedding"]
+__all__ += ["batch_norm", "group_norm", "instance_norm", "rms_norm"]
+__all__ += ["scaled_dot_product_attention"]
+__all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+__all__ += ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d"]
+__all__ += ["adaptive_max_pool2d", "interpolate"]

@@ -122,8 +122,9 @@ _NUMPY_MODES = {
 
 def numpy_pad(array: Tensor, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Tensor:
     """Pad as ``np.pad``: ``pad_width`` is one ``(before, after)`` pair per axis, or one pair
-    (or one int) for every axis; ``constant_values`` one number, or pairs in the same forms. Modes ``"constant"``, ``"edge"``, ``"reflect"``,
-    ``"symmetric"``, ``"wrap"``. Exported as ``mg.pad``.
+    (or one int) for every axis; ``constant_values`` one number, or pairs in the same forms.
+    Modes ``"constant"``, ``"edge"``, ``"reflect"``, ``"symmetric"``, ``"wrap"``. Exported as
+    ``mg.pad``.
 
     >>> import microgradnn as mg
     >>> mg.pad(mg.Tensor([1.0, 2.0]), (1, 2), mode="edge").tolist()
