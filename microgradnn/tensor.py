@@ -138,6 +138,31 @@ class _DtypeCasts:
         return elementwise.astype(self, np.float64)  # type: ignore[arg-type]
 
 
+def _unary(name: str) -> Callable[[Tensor], Tensor]:
+    """The Tensor method ``x.<name>()``, which is ``mg.<name>(x)`` (the elementwise maths table).
+
+    The function is looked up when the method is called: ops/unary.py imports this module.
+    """
+
+    def method(self: Tensor) -> Tensor:
+        return getattr(unary_ops, name)(self)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``mg.{name}`` of this tensor."
+    return method
+
+
+def _binary(name: str) -> Callable[[Tensor, Any], Tensor]:
+    """The Tensor method ``x.<name>(other)``, which is ``mg.<name>(x, other)``."""
+
+    def method(self: Tensor, other: Any) -> Tensor:
+        return getattr(unary_ops, name)(self, other)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``mg.{name}(self, other)``."
+    return method
+
+
 class Tensor(_DtypeCasts):
     """An n-dimensional array that records the operations made from it, for backward.
 
@@ -661,203 +686,58 @@ class Tensor(_DtypeCasts):
 
     # ---------------- unary math and activations (ops/unary.py, ops/activation.py)
     # elementwise maths (ops/unary.py); each is the function of the same name, mg.<name>.
-    def sin(self) -> Tensor:
-        """``mg.sin`` of this tensor."""
-        return unary_ops.sin(self)
-
-    def cos(self) -> Tensor:
-        """``mg.cos`` of this tensor."""
-        return unary_ops.cos(self)
-
-    def tan(self) -> Tensor:
-        """``mg.tan`` of this tensor."""
-        return unary_ops.tan(self)
-
-    def arcsin(self) -> Tensor:
-        """``mg.arcsin`` of this tensor."""
-        return unary_ops.arcsin(self)
-
-    def asin(self) -> Tensor:
-        """``mg.asin`` of this tensor."""
-        return unary_ops.asin(self)
-
-    def arccos(self) -> Tensor:
-        """``mg.arccos`` of this tensor."""
-        return unary_ops.arccos(self)
-
-    def acos(self) -> Tensor:
-        """``mg.acos`` of this tensor."""
-        return unary_ops.acos(self)
-
-    def arctan(self) -> Tensor:
-        """``mg.arctan`` of this tensor."""
-        return unary_ops.arctan(self)
-
-    def atan(self) -> Tensor:
-        """``mg.atan`` of this tensor."""
-        return unary_ops.atan(self)
-
-    def sinh(self) -> Tensor:
-        """``mg.sinh`` of this tensor."""
-        return unary_ops.sinh(self)
-
-    def cosh(self) -> Tensor:
-        """``mg.cosh`` of this tensor."""
-        return unary_ops.cosh(self)
-
-    def arcsinh(self) -> Tensor:
-        """``mg.arcsinh`` of this tensor."""
-        return unary_ops.arcsinh(self)
-
-    def asinh(self) -> Tensor:
-        """``mg.asinh`` of this tensor."""
-        return unary_ops.asinh(self)
-
-    def arccosh(self) -> Tensor:
-        """``mg.arccosh`` of this tensor."""
-        return unary_ops.arccosh(self)
-
-    def acosh(self) -> Tensor:
-        """``mg.acosh`` of this tensor."""
-        return unary_ops.acosh(self)
-
-    def arctanh(self) -> Tensor:
-        """``mg.arctanh`` of this tensor."""
-        return unary_ops.arctanh(self)
-
-    def atanh(self) -> Tensor:
-        """``mg.atanh`` of this tensor."""
-        return unary_ops.atanh(self)
-
-    def sinc(self) -> Tensor:
-        """``mg.sinc`` of this tensor."""
-        return unary_ops.sinc(self)
-
-    def deg2rad(self) -> Tensor:
-        """``mg.deg2rad`` of this tensor."""
-        return unary_ops.deg2rad(self)
-
-    def rad2deg(self) -> Tensor:
-        """``mg.rad2deg`` of this tensor."""
-        return unary_ops.rad2deg(self)
-
-    def log1p(self) -> Tensor:
-        """``mg.log1p`` of this tensor."""
-        return unary_ops.log1p(self)
-
-    def expm1(self) -> Tensor:
-        """``mg.expm1`` of this tensor."""
-        return unary_ops.expm1(self)
-
-    def log2(self) -> Tensor:
-        """``mg.log2`` of this tensor."""
-        return unary_ops.log2(self)
-
-    def log10(self) -> Tensor:
-        """``mg.log10`` of this tensor."""
-        return unary_ops.log10(self)
-
-    def exp2(self) -> Tensor:
-        """``mg.exp2`` of this tensor."""
-        return unary_ops.exp2(self)
-
-    def square(self) -> Tensor:
-        """``mg.square`` of this tensor."""
-        return unary_ops.square(self)
-
-    def reciprocal(self) -> Tensor:
-        """``mg.reciprocal`` of this tensor."""
-        return unary_ops.reciprocal(self)
-
-    def rsqrt(self) -> Tensor:
-        """``mg.rsqrt`` of this tensor."""
-        return unary_ops.rsqrt(self)
-
-    def erf(self) -> Tensor:
-        """``mg.erf`` of this tensor."""
-        return unary_ops.erf(self)
-
-    def erfc(self) -> Tensor:
-        """``mg.erfc`` of this tensor."""
-        return unary_ops.erfc(self)
-
-    def erfinv(self) -> Tensor:
-        """``mg.erfinv`` of this tensor."""
-        return unary_ops.erfinv(self)
-
-    def sign(self) -> Tensor:
-        """``mg.sign`` of this tensor."""
-        return unary_ops.sign(self)
+    sin = _unary("sin")
+    cos = _unary("cos")
+    tan = _unary("tan")
+    arcsin = _unary("arcsin")
+    asin = _unary("asin")
+    arccos = _unary("arccos")
+    acos = _unary("acos")
+    arctan = _unary("arctan")
+    atan = _unary("atan")
+    sinh = _unary("sinh")
+    cosh = _unary("cosh")
+    arcsinh = _unary("arcsinh")
+    asinh = _unary("asinh")
+    arccosh = _unary("arccosh")
+    acosh = _unary("acosh")
+    arctanh = _unary("arctanh")
+    atanh = _unary("atanh")
+    sinc = _unary("sinc")
+    deg2rad = _unary("deg2rad")
+    rad2deg = _unary("rad2deg")
+    log1p = _unary("log1p")
+    expm1 = _unary("expm1")
+    log2 = _unary("log2")
+    log10 = _unary("log10")
+    exp2 = _unary("exp2")
+    square = _unary("square")
+    reciprocal = _unary("reciprocal")
+    rsqrt = _unary("rsqrt")
+    erf = _unary("erf")
+    erfc = _unary("erfc")
+    erfinv = _unary("erfinv")
+    sign = _unary("sign")
 
     sgn = sign
 
-    def floor(self) -> Tensor:
-        """``mg.floor`` of this tensor."""
-        return unary_ops.floor(self)
-
-    def ceil(self) -> Tensor:
-        """``mg.ceil`` of this tensor."""
-        return unary_ops.ceil(self)
-
-    def trunc(self) -> Tensor:
-        """``mg.trunc`` of this tensor."""
-        return unary_ops.trunc(self)
-
-    def frac(self) -> Tensor:
-        """``mg.frac`` of this tensor."""
-        return unary_ops.frac(self)
-
-    def isnan(self) -> Tensor:
-        """``mg.isnan`` of this tensor."""
-        return unary_ops.isnan(self)
-
-    def isinf(self) -> Tensor:
-        """``mg.isinf`` of this tensor."""
-        return unary_ops.isinf(self)
-
-    def isfinite(self) -> Tensor:
-        """``mg.isfinite`` of this tensor."""
-        return unary_ops.isfinite(self)
-
-    def logaddexp(self, other: Any) -> Tensor:
-        """``mg.logaddexp(self, other)``."""
-        return unary_ops.logaddexp(self, other)
-
-    def logaddexp2(self, other: Any) -> Tensor:
-        """``mg.logaddexp2(self, other)``."""
-        return unary_ops.logaddexp2(self, other)
-
-    def fmod(self, other: Any) -> Tensor:
-        """``mg.fmod(self, other)``."""
-        return unary_ops.fmod(self, other)
-
-    def remainder(self, other: Any) -> Tensor:
-        """``mg.remainder(self, other)``."""
-        return unary_ops.remainder(self, other)
-
-    def floor_divide(self, other: Any) -> Tensor:
-        """``mg.floor_divide(self, other)``."""
-        return unary_ops.floor_divide(self, other)
-
-    def copysign(self, other: Any) -> Tensor:
-        """``mg.copysign(self, other)``."""
-        return unary_ops.copysign(self, other)
-
-    def hypot(self, other: Any) -> Tensor:
-        """``mg.hypot(self, other)``."""
-        return unary_ops.hypot(self, other)
-
-    def atan2(self, other: Any) -> Tensor:
-        """``mg.atan2(self, other)``."""
-        return unary_ops.atan2(self, other)
-
-    def arctan2(self, other: Any) -> Tensor:
-        """``mg.arctan2(self, other)``."""
-        return unary_ops.arctan2(self, other)
-
-    def xlogy(self, other: Any) -> Tensor:
-        """``mg.xlogy(self, other)``."""
-        return unary_ops.xlogy(self, other)
+    floor = _unary("floor")
+    ceil = _unary("ceil")
+    trunc = _unary("trunc")
+    frac = _unary("frac")
+    isnan = _unary("isnan")
+    isinf = _unary("isinf")
+    isfinite = _unary("isfinite")
+    logaddexp = _binary("logaddexp")
+    logaddexp2 = _binary("logaddexp2")
+    fmod = _binary("fmod")
+    remainder = _binary("remainder")
+    floor_divide = _binary("floor_divide")
+    copysign = _binary("copysign")
+    hypot = _binary("hypot")
+    atan2 = _binary("atan2")
+    arctan2 = _binary("arctan2")
+    xlogy = _binary("xlogy")
 
     def round(self, decimals: int = 0) -> Tensor:
         """``mg.round``: half to even, to ``decimals`` places; gradient 0."""
