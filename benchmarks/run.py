@@ -156,6 +156,26 @@ def neuron_microgradnn(steps: int) -> np.ndarray:
     return w.data
 
 
+def neuron_compiled(steps: int) -> np.ndarray:
+    """Tutorial 1's step under mg.compile (SGD with lr 1 is the tutorial's update)."""
+    (w0,) = start_weights((3, 1))
+    w = mg.Tensor(w0, requires_grad=True)
+    x, y = mg.Tensor(NEURON_X), mg.Tensor(Y)
+    opt = optim.SGD([w], lr=1.0)
+
+    @mg.compile
+    def step() -> None:
+        out = (x @ w).sigmoid()
+        loss = 0.5 * ((y - out) ** 2).sum()
+        w.grad = None
+        loss.backward()
+        opt.step()
+
+    for _ in range(steps):
+        step()
+    return w.data
+
+
 def neuron_torch(steps: int) -> np.ndarray:
     (w0,) = start_weights((3, 1))
     w = torch.tensor(w0, requires_grad=True)
@@ -229,6 +249,26 @@ def two_layer_microgradnn(steps: int, hidden: int = 4) -> np.ndarray:
     return syn1.data
 
 
+def two_layer_compiled(steps: int, hidden: int = 4) -> np.ndarray:
+    """Tutorial 2's step under mg.compile."""
+    s0, s1 = start_weights((3, hidden), (hidden, 1))
+    syn0, syn1 = mg.Tensor(s0, requires_grad=True), mg.Tensor(s1, requires_grad=True)
+    x, y = mg.Tensor(TRASK_X), mg.Tensor(Y)
+    opt = optim.SGD([syn0, syn1], lr=1.0)
+
+    @mg.compile
+    def step() -> None:
+        l2 = ((x @ syn0).sigmoid() @ syn1).sigmoid()
+        loss = 0.5 * ((y - l2) ** 2).sum()
+        syn0.grad = syn1.grad = None
+        loss.backward()
+        opt.step()
+
+    for _ in range(steps):
+        step()
+    return syn1.data
+
+
 def two_layer_torch(steps: int, hidden: int = 4) -> np.ndarray:
     s0, s1 = start_weights((3, hidden), (hidden, 1))
     syn0, syn1 = torch.tensor(s0, requires_grad=True), torch.tensor(s1, requires_grad=True)
@@ -296,6 +336,30 @@ def mlp_microgradnn(dtype: type) -> Callable[[int], None]:
     return run
 
 
+def mlp_compiled(dtype: type) -> Callable[[int], None]:
+    """The MLP step under mg.compile. The targets are one-hot class probabilities: integer
+    class labels are converted in Python before the loss's op, which compile does not follow
+    yet (it runs such a step eagerly, with a warning)."""
+    x, y = mlp_data(dtype)
+    model = nn.MLP(784, 256, 10, activation=nn.ReLU, dtype=dtype, rng=np.random.default_rng(1))
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    xt, target = mg.Tensor(x), mg.Tensor(np.eye(10, dtype=dtype)[y])
+
+    @mg.compile
+    def step(xb: mg.Tensor, tb: mg.Tensor) -> None:
+        loss = loss_fn(model(xb), tb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            step(xt, target)
+
+    return run
+
+
 def mlp_torch(dtype: type) -> Callable[[int], None]:
     x, y = mlp_data(dtype)
     torch.manual_seed(1)
@@ -339,6 +403,24 @@ def small_microgradnn() -> Callable[[int], None]:
         for _ in range(steps):
             a.grad = b.grad = c.grad = None
             (a * b + c).sum().backward()
+
+    return run
+
+
+def small_compiled() -> Callable[[int], None]:
+    rng = np.random.default_rng(0)
+    a, b, c = (mg.Tensor(rng.standard_normal((4, 4)), requires_grad=True) for _ in range(3))
+
+    @mg.compile
+    def step() -> mg.Tensor:
+        a.grad = b.grad = c.grad = None
+        out = (a * b + c).sum()
+        out.backward()
+        return out
+
+    def run(steps: int) -> None:
+        for _ in range(steps):
+            step()
 
     return run
 
@@ -481,14 +563,28 @@ def main() -> None:
             for title, fns in (
                 (
                     f"tutorial 1: 3→1 neuron, {steps:,} steps",
-                    (neuron_numpy, neuron_floor, neuron_minimal_engine, neuron_microgradnn, neuron_torch),
+                    (
+                        neuron_numpy,
+                        neuron_floor,
+                        neuron_minimal_engine,
+                        neuron_microgradnn,
+                        neuron_compiled,
+                        neuron_torch,
+                    ),
                 ),
                 (
                     f"tutorial 2: 3→4→1 network, {steps:,} steps",
-                    (two_layer_numpy, two_layer_floor, None, two_layer_microgradnn, two_layer_torch),
+                    (
+                        two_layer_numpy,
+                        two_layer_floor,
+                        None,
+                        two_layer_microgradnn,
+                        two_layer_compiled,
+                        two_layer_torch,
+                    ),
                 ),
             ):
-                numpy_fn, floor_fn, minimal_fn, mg_fn, torch_fn = fns
+                numpy_fn, floor_fn, minimal_fn, mg_fn, compiled_fn, torch_fn = fns
                 runs = {
                     "hand-written NumPy": lambda f=numpy_fn: f(steps),
                     "floor: the framework's NumPy calls": lambda f=floor_fn: f(steps),
@@ -496,19 +592,28 @@ def main() -> None:
                 if minimal_fn is not None:
                     runs["reference: a minimal closure engine, no checks"] = lambda f=minimal_fn: f(steps)
                 runs["microgradnn"] = lambda f=mg_fn: f(steps)
+                runs["microgradnn, mg.compile"] = lambda f=compiled_fn: f(steps)
                 rows += table(title, with_torch(runs, lambda f=torch_fn: lambda: f(steps)), rounds, steps, "step")
         if args.only in (None, "mlp"):
             for dtype in (np.float32, np.float64):
                 name = np.dtype(dtype).name
                 # Build each model once, outside the timing.
-                built = {"hand-written NumPy": mlp_numpy(dtype), "microgradnn": mlp_microgradnn(dtype)}
+                built = {
+                    "hand-written NumPy": mlp_numpy(dtype),
+                    "microgradnn": mlp_microgradnn(dtype),
+                    "microgradnn, mg.compile": mlp_compiled(dtype),
+                }
                 runs = {k: (lambda r=r: r(mlp_steps)) for k, r in built.items()}
                 runs = with_torch(runs, functools.partial(steps_of, mlp_torch, mlp_steps, dtype))
                 rows += table(
                     f"MLP 784→256→10, ReLU, cross-entropy, batch 128, SGD, {name}", runs, mlp_rounds, mlp_steps, "step"
                 )
         if args.only in (None, "small"):
-            built = {"NumPy, hand-written backward": small_numpy(), "microgradnn": small_microgradnn()}
+            built = {
+                "NumPy, hand-written backward": small_numpy(),
+                "microgradnn": small_microgradnn(),
+                "microgradnn, mg.compile": small_compiled(),
+            }
             runs = {k: (lambda r=r: r(small_steps)) for k, r in built.items()}
             runs = with_torch(runs, functools.partial(steps_of, small_torch, small_steps))
             rows += table("(a * b + c).sum(), forward and backward, 4×4", runs, rounds, small_steps, "call")

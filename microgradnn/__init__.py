@@ -32,6 +32,7 @@ from .gradcheck import GradcheckError, gradcheck, gradcheck_module, gradgradchec
 
 # Names that shadow builtins: mg.abs, mg.max... but left out of `import *` (redundant aliases
 # mark them as re-exported).
+from .jit import compile as compile  # mg.compile: record a step once, replay it
 from .ops.elementwise import abs as abs
 from .ops.elementwise import (
     add,

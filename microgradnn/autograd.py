@@ -108,6 +108,10 @@ def _exit_mode(bit: int) -> None:
 # walk (a node depends only on nodes made before it, in any thread), and says whether a saved
 # tensor changed after its node was made: then its change has the higher tick.
 _clock = itertools.count(1)
+# While mg.compile records a call (microgradnn/jit), its recorder; else None. Ops and the
+# backward walk tell it what they do: one global read per op when nothing is recording.
+_recorder: Any = None
+_get_ident = threading.get_ident
 # The tick of the latest in-place change of any tensor. While it is older than a node, nothing
 # that node saved can have changed, and backward skips the per-tensor check. Written only under
 # the lock: two threads assigning it at once could otherwise move it back in time.
@@ -366,6 +370,8 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run the operation on Tensors (other arguments pass through to ``forward``)."""
+        if _recorder is not None and _recorder.thread == _get_ident():
+            return _recorder.op(cls, cls.apply, args, kwargs)
         arrays = []
         needs = []
         for arg in args:
@@ -393,6 +399,8 @@ class Function:
     @classmethod
     def _apply1(cls, x: Tensor, *options: Any) -> Tensor:
         """apply() for one Tensor input and positional options for ``forward``."""
+        if _recorder is not None and _recorder.thread == _get_ident():
+            return _recorder.op(cls, cls._apply1, (x, *options), {})
         ctx = object.__new__(cls)
         ctx.saved_tensors = ()
         if cls.may_warn:
@@ -408,6 +416,8 @@ class Function:
     @classmethod
     def _apply2(cls, a: Any, b: Any) -> Tensor:
         """apply() for two inputs, each a Tensor or a constant operand."""
+        if _recorder is not None and _recorder.thread == _get_ident():
+            return _recorder.op(cls, cls._apply2, (a, b), {})
         # (_requires_grad: the slot itself, without the requires_grad property's call)
         if isinstance(a, Tensor):
             a_data, a_needs = a._data, a._requires_grad
@@ -591,6 +601,9 @@ def _run(
     # first, with the rare cases (version changes, dtype casts, custom ops) behind them.
     pop, push, take, look = heapq.heappop, heapq.heappush, pending.pop, pending.get
     checking = _unusual_threads and _modes.flags & ANOMALY
+    recorder = _recorder if _recorder is not None and _recorder.thread == _get_ident() else None
+    if recorder is not None:
+        recorder.walk(roots, seeds, create_graph, capture)
     while ready:
         output = pop(ready)[1]
         # Every consumer of `output` was made after it, so its gradient is complete now.
@@ -621,6 +634,8 @@ def _run(
             grads = _check_grads(node, grads)
         if checking:
             anomaly.check_gradients(node, grads)
+        if recorder is not None:
+            recorder.node(node, output, grads, pending)
         for inp, needed, g in zip(inputs, node.needs_input_grad, grads, strict=True):
             if not needed or g is None:
                 continue
@@ -745,6 +760,8 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False) -
             # backward hands the same array to both inputs), is copied.
             owned = type(g) is np.ndarray and g.base is None and id(g) not in handed_out
             handed_out.add(id(g))
+            if _recorder is not None and _recorder.thread == _get_ident():
+                _recorder.leaf(leaf, g, owned)
             _accumulate(leaf, g, owned)
     finally:
         _fp_reset(token)

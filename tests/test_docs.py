@@ -25,6 +25,7 @@ REQUIRED_MODULES = [
     "microgradnn.optim",
     "microgradnn.optim.lr_scheduler",
     "microgradnn.linalg",
+    "microgradnn.jit",
     "microgradnn.gradcheck",
     "microgradnn.testing",
     "microgradnn.data",
@@ -177,7 +178,7 @@ def test_every_public_method_of_tensor_module_and_optimizer_has_a_docstring():
 
 
 @pytest.mark.parametrize(
-    "path", ["README.md", "docs/custom-ops.md", "docs/gradient-checking.md", "docs/checkpoints.md"]
+    "path", ["README.md", "docs/custom-ops.md", "docs/gradient-checking.md", "docs/checkpoints.md", "docs/compile.md"]
 )
 def test_every_python_block_in_the_docs_is_a_doctest(path):
     text = (ROOT / path).read_text(encoding="utf-8")

@@ -1,0 +1,489 @@
+"""``mg.compile``: record a training step (or any function of Tensors) once, replay it after.
+
+The first call for a given signature runs eagerly and is recorded (see recorder.py); later
+calls with the same signature replay the recorded program (see program.py): the same op
+kernels on the same arrays in the same order, so the results are the very same bits, without
+Tensor objects, graph nodes, the backward walk's bookkeeping or per-op checks. Whatever the
+recording could not follow makes that signature run eagerly, with one warning per reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .. import autograd, creation
+from ..nn import utils as nn_utils
+from ..nn.module import Module
+from ..optim.lr_scheduler import LRScheduler
+from ..optim.optimizer import Optimizer
+from ..tensor import Tensor
+from .program import Program, _Call
+from .recorder import Recorder
+
+__all__ = ["compile", "CompiledFunction", "CompileWarning"]
+
+#: How many recorded programs one compiled function keeps (least recently used dropped).
+CACHE_SIZE = 8
+_recording_lock = threading.Lock()  # one recording at a time: the engine has one recorder slot
+
+
+class CompileWarning(UserWarning):
+    """A compiled function ran eagerly for a reason the warning gives (once per reason).
+
+    >>> import warnings, microgradnn as mg
+    >>> step = mg.compile(lambda x: (x * 2).sum().item())
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     step(mg.ones(2))
+    4.0
+    >>> str(caught[0].message)
+    'compile: <lambda> runs eagerly: it reads a value into Python (.item())'
+    """
+
+
+def compile(fn: Callable[..., Any]) -> CompiledFunction:
+    """Record ``fn`` on its first call and replay the recording on later calls (also a decorator).
+
+    ``fn`` is a training step — forward, loss, ``backward()``, ``optimizer.step()``,
+    ``zero_grad()`` — or an inference function; its arguments may be Tensors, ndarrays,
+    Python scalars, None, Modules, Optimizers, and tuples, lists and dicts of these. A replay
+    gives the same bits as the eager call (parameters, ``.grad``, optimizer state, returned
+    values), and reads parameters, hyper-parameters (``lr``) and closure-captured tensors live.
+    A new signature (other shapes, ``eval()``, new optimizer state) records again. What a replay
+    could not honour (``.item()``, hooks, random draws...) runs eagerly with a warning: see
+    docs/compile.md. Returned tensors are fresh and carry no graph.
+
+    >>> import microgradnn as mg, numpy as np
+    >>> w = mg.Tensor([[1.0], [2.0]], requires_grad=True)
+    >>> opt = mg.optim.SGD([w], lr=0.1)
+    >>> @mg.compile
+    ... def step(x, y):
+    ...     opt.zero_grad()
+    ...     loss = ((x @ w - y) ** 2).mean()
+    ...     loss.backward()
+    ...     opt.step()
+    ...     return loss
+    >>> x, y = mg.Tensor(np.ones((4, 2))), mg.Tensor(np.zeros((4, 1)))
+    >>> [round(step(x, y).item(), 4) for _ in range(4)]
+    [9.0, 3.24, 1.1664, 0.4199]
+    >>> (step.recordings, step.replays)  # w.grad was None on the first call only
+    (2, 2)
+    """
+    return CompiledFunction(fn)
+
+
+class CompiledFunction:
+    """What :func:`compile` returns: call it as the function it wraps. ``recordings`` and
+    ``replays`` count the calls of each kind; ``source`` is the latest program.
+
+    >>> import microgradnn as mg
+    >>> w = mg.Tensor([2.0], requires_grad=True)
+    >>> double = mg.compile(lambda x: x * w)
+    >>> [double(mg.Tensor([float(i)])).item() for i in range(3)], double.recordings, double.replays
+    ([0.0, 2.0, 4.0], 1, 2)
+    >>> print(double.source)
+    def replay(s0):
+        c2 = _new(Mul); c2.saved_tensors = (); s1 = Mul_forward(c2, s0, w._data)
+        c2.inputs = (s0, w._data, ); c2.needs_input_grad = (False, True)
+        return _Tensor._wrap(_array(s1), None)
+    """
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"compile: expected a function, not {type(fn).__name__}")
+        self.fn = fn
+        # Recordings by argument signature, each with the guard it was recorded under; a
+        # program marked eager stands for a recording that could not be replayed.
+        self.programs: OrderedDict[Any, list[Program]] = OrderedDict()
+        self.recordings = 0
+        self.replays = 0
+        self._warned: set[str] = set()
+        self._last: Program | None = None
+        self.__name__: str = getattr(fn, "__name__", type(fn).__name__)
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    @property
+    def source(self) -> str:
+        """The program the latest call replayed or recorded, as readable lines."""
+        if self._last is None:
+            return "# nothing recorded yet (or the last call ran eagerly)"
+        return self._last.source
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            args = args + (_Keywords(kwargs),)
+        flat = list(_flatten(args))
+        key = _signature(flat)
+        for program in self.programs.get(key, ()):
+            if _still_applies(program, self.fn):
+                self.programs.move_to_end(key)
+                if program.eager:  # recorded, but not replayable: eager (the warning was given)
+                    self._last = None
+                    return self.fn(*args[: len(args) - bool(kwargs)], **kwargs)
+                self._last = program
+                self.replays += 1
+                with autograd.no_fp_warnings():
+                    return program.run(*[v._data if type(v) is Tensor else v for v in flat if _is_array(v)])
+        for position, value in enumerate(flat):
+            if not isinstance(value, _ALLOWED):
+                raise TypeError(
+                    f"compile: argument {position} of the flattened arguments is {type(value).__name__}; a compiled "
+                    "function takes Tensors, ndarrays, Python scalars, None, Modules, Optimizers, and tuples, "
+                    "lists and dicts of them"
+                )
+        if autograd._unusual_threads and autograd._modes.flags & autograd.ANOMALY:
+            return self._eager(args, kwargs, "runs under detect_anomaly()")
+        return self._record(args, kwargs, flat, key)
+
+    def _eager(self, args: tuple, kwargs: dict, reason: str) -> Any:
+        self._warn(reason)
+        self._last = None
+        return self.fn(*args[: len(args) - bool(kwargs)], **kwargs)
+
+    def _warn(self, reason: str) -> None:
+        if reason not in self._warned:
+            self._warned.add(reason)
+            warnings.warn(f"compile: {self.__name__} runs eagerly: it {reason}", CompileWarning, stacklevel=3)
+
+    def _record(self, args: tuple, kwargs: dict, flat: list[Any], key: Any) -> Any:
+        live = _live_tensors(self.fn, flat)
+        program = Program()
+        program.names = _names(self.fn, flat)
+        buffer_names = {
+            id(buf): (m, name)
+            for obj in _reachable(self.fn, flat)
+            if isinstance(obj, Module)
+            for m in obj.modules()
+            for name, buf in m._buffers.items()
+            if buf is not None
+        }
+        recorder = Recorder(program, live, buffer_names)
+        for value in flat:
+            if isinstance(value, Tensor | np.ndarray):
+                recorder.argument(value)
+        grads_before = {k: t.grad for k, t in live.items()}
+        guard = _guard(self.fn, flat, live)  # the state the recording starts from
+        generators = _generators(flat, self.fn)
+        states = [g.bit_generator.state for g in generators]
+        buffers = _buffers(flat, self.fn)
+        if not _recording_lock.acquire(blocking=False):
+            return self._eager(args, kwargs, "is called while another compiled function records")
+        patched = list(recorder.patches()) + _function_patches(recorder)
+        saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in patched]
+        try:
+            for owner, name, replacement in patched:
+                setattr(owner, name, replacement)
+            autograd._recorder = recorder
+            result = self.fn(*args[: len(args) - bool(kwargs)], **kwargs)
+        finally:
+            autograd._recorder = None
+            for owner, name, original in saved:
+                setattr(owner, name, original)
+            _recording_lock.release()
+        recorder.finish(grads_before)
+        reasons = list(recorder.reasons)
+        if any(g.bit_generator.state != s for g, s in zip(generators, states, strict=True)):
+            reasons.append("draws random numbers (dropout, sampling): replays would repeat them")
+        if any(_changed(before, getattr(m, n)) for m, n, before in buffers):
+            reasons.append("updates module buffers outside ops (BatchNorm's running statistics in training)")
+        unused = recorder.unused_arguments()
+        if unused:
+            reasons.append(
+                f"uses argument array(s) {unused} through code the recording cannot see (a conversion "
+                "before an op, for example integer class labels)"
+            )
+        spec = _result_spec(result, recorder, reasons)
+        self.recordings += 1
+        program.guard = guard
+        if reasons:
+            self._warn(reasons[0])
+            program.eager = True
+            self._store(key, program)
+            self._last = None
+            return result
+        program.result = spec
+        program.build()
+        self._store(key, program)
+        self._last = program
+        return result
+
+    def _store(self, key: Any, program: Program) -> None:
+        entries = self.programs.setdefault(key, [])
+        entries.insert(0, program)
+        del entries[CACHE_SIZE:]
+        self.programs.move_to_end(key)
+        while sum(len(v) for v in self.programs.values()) > CACHE_SIZE:
+            oldest = next(iter(self.programs))
+            self.programs[oldest].pop()
+            if not self.programs[oldest]:
+                del self.programs[oldest]
+
+
+class _Keywords(dict[str, Any]):
+    """Keyword arguments, carried at the end of the positional ones for flattening."""
+
+
+_ALLOWED = (Tensor, np.ndarray, int, float, bool, complex, np.number, type(None), str, Module, Optimizer, LRScheduler)
+
+
+def _flatten(value: Any) -> Iterator[Any]:
+    if isinstance(value, tuple | list):
+        for item in value:
+            yield from _flatten(item)
+    elif isinstance(value, dict):
+        for k in sorted(value, key=repr):
+            yield from _flatten(value[k])
+    else:
+        yield value
+
+
+def _array(value: Any) -> np.ndarray:
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _reachable(fn: Callable[..., Any], flat: list[Any]) -> list[Any]:
+    """The Modules, Optimizers, schedulers and Tensors a call can reach: its arguments, the
+    function's closure cells and the globals its code names (and a bound method's owner)."""
+    found = list(flat)
+    target = getattr(fn, "__func__", fn)
+    owner = getattr(fn, "__self__", None)
+    if owner is not None:
+        found.append(owner)
+    code = getattr(target, "__code__", None)
+    for cell in getattr(target, "__closure__", None) or ():
+        try:
+            found.extend(_flatten(cell.cell_contents))
+        except ValueError:  # an empty cell
+            pass
+    if code is not None:
+        scope = getattr(target, "__globals__", {})
+        found.extend(scope[name] for name in code.co_names if name in scope)
+    return [v for v in found if isinstance(v, Tensor | Module | Optimizer | LRScheduler)]
+
+
+def _live_tensors(fn: Callable[..., Any], flat: list[Any]) -> dict[int, Tensor]:
+    """The tensors a replay reads live: parameters of reachable modules and optimizers, and
+    reachable tensors that are not arguments."""
+    args = {id(v) for v in flat if isinstance(v, Tensor)}
+    live: dict[int, Tensor] = {}
+    for obj in _reachable(fn, flat):
+        if isinstance(obj, Tensor):
+            tensors = [obj]
+        elif isinstance(obj, Module):
+            tensors = list(obj.parameters())
+        elif isinstance(obj, Optimizer):
+            tensors = [p for group in obj.param_groups for p in group["params"]]
+        else:
+            tensors = []
+        for t in tensors:
+            if id(t) not in args:
+                live[id(t)] = t
+    return live
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, Tensor | np.ndarray)
+
+
+def _signature(flat: list[Any]) -> Any:
+    """The arguments' part of what a recording depends on: types, shapes, dtypes, scalar
+    values, the identity of modules and optimizers; and grad mode."""
+    parts: list[Any] = [autograd.is_grad_enabled()]
+    for v in flat:
+        if isinstance(v, Tensor):
+            parts.append((v.shape, v.dtype, v.requires_grad))
+        elif isinstance(v, np.ndarray):
+            parts.append((v.shape, v.dtype, None))
+        elif isinstance(v, Module | Optimizer | LRScheduler):
+            parts.append(id(v))
+        else:
+            parts.append((type(v), v))
+    return tuple(parts)
+
+
+def _guard(fn: Callable[..., Any], flat: list[Any], live: dict[int, Tensor]) -> Any:
+    """The rest of what a recording depends on, checked before each replay: what the closure
+    cells and the named globals hold, each reachable module's training flag and buffer
+    layout, which optimizer state entries exist, and each live tensor's shape, dtype,
+    requires_grad and whether its .grad is None. Flat lists, so the check is quick."""
+    reachable = _reachable(fn, flat)
+    modules = list({id(m): m for obj in reachable if isinstance(obj, Module) for m in obj.modules()}.values())
+    optimizers = [o for o in reachable if isinstance(o, Optimizer)]
+    return (
+        _scope(fn),
+        [(m, m.training, _buffer_layout(m)) for m in modules],
+        [(o, _optimizer_state(o)) for o in optimizers],
+        [(t, t._data.shape, t._data.dtype, t._requires_grad, t.grad is None) for t in live.values()],
+    )
+
+
+def _still_applies(program: Program, fn: Callable[..., Any]) -> bool:
+    (cells, scope, owner), modules, optimizers, tensors = program.guard
+    if getattr(fn, "__self__", None) is not owner:
+        return False
+    for cell, value in cells:
+        if cell.cell_contents is not value:
+            return False
+    for name, value in scope:
+        if _globals_of(fn).get(name, _MISSING) is not value:
+            return False
+    for m, training, buffers in modules:
+        if m.training is not training or (buffers and _buffer_layout(m) != buffers):
+            return False
+    for o, state in optimizers:
+        if _optimizer_state(o) != state:
+            return False
+    for t, shape, dtype, requires_grad, no_grad in tensors:
+        data = t._data
+        if data.shape != shape or data.dtype is not dtype or t._requires_grad is not requires_grad:
+            return False
+        if (t.grad is None) is not no_grad:
+            return False
+    return True
+
+
+_MISSING = object()
+
+
+def _globals_of(fn: Callable[..., Any]) -> dict[str, Any]:
+    return getattr(getattr(fn, "__func__", fn), "__globals__", {})
+
+
+def _scope(fn: Callable[..., Any]) -> tuple[list[Any], list[tuple[str, Any]], Any]:
+    """What the function's closure cells and the globals its code names hold now (and a bound
+    method's owner): a replay needs them to be the same objects."""
+    target = getattr(fn, "__func__", fn)
+    cells = []
+    for cell in getattr(target, "__closure__", None) or ():
+        try:
+            cells.append((cell, cell.cell_contents))
+        except ValueError:  # an empty cell: nothing to compare
+            pass
+    code = getattr(target, "__code__", None)
+    scope = _globals_of(fn)
+    names = [(name, scope.get(name, _MISSING)) for name in (code.co_names if code is not None else ())]
+    return cells, names, getattr(fn, "__self__", None)
+
+
+def _buffer_layout(module: Module) -> tuple[Any, ...]:
+    return tuple(None if b is None else (b.shape, b.dtype) for m in module.modules() for b in m._buffers.values())
+
+
+def _optimizer_state(opt: Optimizer) -> Any:
+    """Which state entries exist for each parameter (a first step records another program)."""
+    state = opt.state
+    return [tuple(state[p]) if p in state else None for g in opt.param_groups for p in g["params"]]
+
+
+def _generators(flat: list[Any], fn: Callable[..., Any]) -> list[np.random.Generator]:
+    gens = [creation.default_generator()]
+    for obj in _reachable(fn, flat):
+        if isinstance(obj, Module):
+            for m in obj.modules():
+                gens.extend(v for v in vars(m).values() if isinstance(v, np.random.Generator))
+    unique: dict[int, np.random.Generator] = {id(g): g for g in gens}
+    return list(unique.values())
+
+
+def _buffers(flat: list[Any], fn: Callable[..., Any]) -> list[tuple[Module, str, Any]]:
+    found = []
+    for obj in _reachable(fn, flat):
+        if isinstance(obj, Module):
+            for m in obj.modules():
+                for name, buf in m._buffers.items():
+                    found.append((m, name, None if buf is None else (buf, buf.copy())))
+    return found
+
+
+def _changed(before: Any, now: Any) -> bool:
+    if before is None:
+        return now is not None
+    original, copy = before
+    return now is not original or not np.array_equal(now, copy, equal_nan=now.dtype.kind == "f")
+
+
+def _function_patches(recorder: Recorder) -> list[tuple[Any, str, Any]]:
+    """Library functions (not methods) with effects of their own: gradient clipping."""
+    patches = []
+    for name in nn_utils.__all__:
+        original = getattr(nn_utils, name)
+
+        def wrapper(*args: Any, _original: Callable[..., Any] = original, _name: str = name, **kwargs: Any) -> Any:
+            if threading.get_ident() != recorder.thread:
+                return _original(*args, **kwargs)
+            # model.parameters() is a generator: keep the list, for this call and each replay
+            args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
+            recorder.program.steps.append(_Call(functools.partial(_original, *args, **kwargs), f"{_name}(...)"))
+            return recorder.pass_through(_original, *args, **kwargs)
+
+        patches.append((_ModuleDict(nn_utils), name, wrapper))
+    return patches
+
+
+class _ModuleDict:
+    """A module seen as an owner whose ``__dict__`` and setattr patch its functions."""
+
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+    @property
+    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+        return vars(self.module)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "module":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.module, name, value)
+
+
+def _names(fn: Callable[..., Any], flat: list[Any]) -> dict[int, str]:
+    """Readable names for live tensors in ``source``: parameter names, closure names."""
+    names: dict[int, str] = {}
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    cells = getattr(target, "__closure__", None) or ()
+    if code is not None:
+        for name, cell in zip(code.co_freevars, cells, strict=False):
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            if isinstance(value, Tensor):
+                names[id(value)] = name
+            elif isinstance(value, Module):
+                for pname, p in value.named_parameters():
+                    names[id(p)] = f"{name}.{pname}"
+        scope = getattr(target, "__globals__", {})
+        for name in code.co_names:
+            if isinstance(scope.get(name), Tensor):
+                names.setdefault(id(scope[name]), name)
+    for value in _reachable(fn, flat):
+        if isinstance(value, Module):
+            for pname, p in value.named_parameters():
+                names.setdefault(id(p), pname)
+    return names
+
+
+def _result_spec(result: Any, recorder: Recorder, reasons: list[str]) -> Any:
+    """How to rebuild the returned value from the program's slots."""
+    if isinstance(result, Tensor):
+        slot = recorder.tensor_slot.get(id(result))
+        if slot is None:
+            reasons.append("returns a tensor the recording did not make")
+            return ("value", None)
+        return ("tensor", slot)
+    if isinstance(result, tuple):
+        return ("tuple", tuple(_result_spec(r, recorder, reasons) for r in result))
+    if result is None or isinstance(result, int | float | bool | str):
+        return ("value", result)
+    reasons.append(f"returns {type(result).__name__}")
+    return ("value", None)
