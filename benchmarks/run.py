@@ -11,7 +11,9 @@ framework makes, timed without the framework), an MLP 784-256-10 training step i
 float64, the overhead of one small expression, a chain of 100,000 operations, the memory
 of a 10,000-step training loop, and training steps of the layers of real models (LeNet, an
 LSTM and a Transformer encoder layer, in bench_lenet.py, bench_lstm.py and
-bench_transformer.py, each against hand-written NumPy or PyTorch).
+bench_transformer.py, each against hand-written NumPy or PyTorch), and a sweep of the tutorial
+network serially, on joblib and on Dask (bench_sweep.py). Rows named "mg.compile" replay a
+recorded step (microgradnn/jit); their recording is the first call of each run.
 
 This measures; it asserts nothing. Timed assertions do not belong in tests on shared machines.
 """
@@ -546,7 +548,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported (default 7)")
     parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
     parser.add_argument(
-        "--only", choices=["tutorials", "mlp", "small", "chain", "memory", "layers"], help="run one section"
+        "--only", choices=["tutorials", "mlp", "small", "chain", "memory", "layers", "sweep"], help="run one section"
     )
     args = parser.parse_args()
     steps, rounds = (1_000, 3) if args.quick else (args.steps, args.rounds)
@@ -635,6 +637,10 @@ def main() -> None:
             layer_steps, layer_rounds = (2, 3) if args.quick else (5, 9)
             for bench in (bench_lenet, bench_lstm, bench_transformer):
                 rows += bench.rows(layer_steps, layer_rounds)
+        if args.only in (None, "sweep"):
+            import bench_sweep  # sweeps of the tutorial network: serial, joblib, Dask (bench_sweep.py)
+
+            rows += bench_sweep.rows(quick=args.quick)
         if args.only in (None, "memory"):
             early, late = training_memory()
             notes.append(

@@ -29,6 +29,7 @@ from .creation import (
 )
 from .errors import ShapeError
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module, gradgradcheck
+from .gradcheck_study import gradcheck_study
 
 # Names that shadow builtins: mg.abs, mg.max... but left out of `import *` (redundant aliases
 # mark them as re-exported).
@@ -74,6 +75,7 @@ from .ops.softmax import log_softmax, softmax
 # isort: off
 # After the core, which they build on.
 from . import data, nn, optim, viz
+from . import experiments
 from .io import CheckpointError, load, save
 # isort: on
 
@@ -85,6 +87,7 @@ __all__ = [
     "optim",
     "data",
     "viz",
+    "experiments",
     "save",
     "load",
     "CheckpointError",
@@ -103,6 +106,7 @@ __all__ = [
     "gradcheck",
     "gradgradcheck",
     "gradcheck_module",
+    "gradcheck_study",
     "GradcheckError",
     "manual_seed",
     "default_generator",

@@ -1,4 +1,5 @@
-"""The command line: ``microgradnn train``, ``microgradnn predict`` and ``microgradnn gradcheck``.
+"""The command line: ``microgradnn train``, ``microgradnn predict``, ``microgradnn sweep`` and
+``microgradnn gradcheck``.
 
 ``microgradnn train`` with no options trains the second tutorial's network on its truth table
 (three 0/1 inputs, target = XOR of the first two). Bad input never shows a traceback: one line
@@ -117,6 +118,84 @@ def _numbers(text: str) -> list[float]:
     return values
 
 
+def add_training_options(
+    parser: argparse.ArgumentParser, alternatives: dict[str, tuple[Callable[[str], Any], str]] | None = None
+) -> None:
+    """Add the options of ``microgradnn train`` that describe one training run (data, model,
+    optimizer, epochs, loss, split) to ``parser``; ``microgradnn sweep`` takes them all too.
+
+    ``alternatives`` maps some of the flags ``--hidden``, ``--activation``, ``--optimizer``,
+    ``--lr``, ``--batch-size`` to ``(type, help)``: the sweep's parsers of comma-separated lists.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_training_options(parser)
+    >>> parser.parse_args(["--epochs", "5"]).epochs
+    5
+    """
+    lists = alternatives or {}
+
+    def option(flag: str, **kwargs: Any) -> None:
+        if flag in lists:  # a list of alternatives: its own parser checks the names
+            kwargs.pop("choices", None)
+            kwargs["type"], kwargs["help"] = lists[flag]
+            kwargs["metavar"] = kwargs.get("metavar", "A,B,...")
+        parser.add_argument(flag, **kwargs)
+
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        help="embedded data: trask (default; XOR of the first two inputs) or neuron (target = first input)",
+    )
+    source.add_argument("--data", metavar="FILE.csv", help="a numeric CSV with a header row")
+    parser.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (with --data)")
+    option(
+        "--hidden",
+        type=_hidden_sizes,
+        metavar="SIZES",
+        help="hidden layer sizes, e.g. 4,4, or none (default: 4; none for --dataset neuron)",
+    )
+    option("--activation", choices=sorted(ACTIVATIONS), default="sigmoid", help="hidden activation (default sigmoid)")
+    option(
+        "--optimizer",
+        choices=sorted(DEFAULT_LR),
+        default="sgd",
+        help="sgd (default), momentum (SGD with 0.9), adam or rmsprop",
+    )
+    option(
+        "--lr",
+        type=_non_negative_float,
+        help=(
+            "learning rate (default: sgd 1.0, momentum 0.5 on the embedded tables, 0.1 and 0.01 on CSV "
+            "data; adam and rmsprop 0.01)"
+        ),
+    )
+    parser.add_argument("--epochs", type=_positive_int, default=10_000, help="passes over the data (default 10000)")
+    option("--batch-size", type=_positive_int, help="rows per step (default: all rows)")
+    parser.add_argument(
+        "--seed", type=_seed, default=1, help="seed for initial weights, shuffling and the split (default 1)"
+    )
+    parser.add_argument(
+        "--loss",
+        choices=["mse", "bce", "ce"],
+        default="mse",
+        help=(
+            "mse (default; a sigmoid output on the embedded tables, a linear one "
+            "on CSV data), bce (binary, on logits) or ce (classes, on logits)"
+        ),
+    )
+    parser.add_argument(
+        "--no-standardize", action="store_true", help="keep CSV features as they are (default: scale to mean 0, std 1)"
+    )
+    parser.add_argument(
+        "--val-split",
+        type=_fraction,
+        default=0.0,
+        metavar="FRACTION",
+        help="hold out this fraction of rows for validation",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all subcommands."""
     parser = _Parser(prog="microgradnn", description="Train, check and use small neural networks with microgradnn.")
@@ -128,61 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a network (default: Trask's truth table)",
         description="Train a network on an embedded truth table or on a CSV file.",
     )
-    source = train.add_mutually_exclusive_group()
-    source.add_argument(
-        "--dataset",
-        choices=sorted(DATASETS),
-        help="embedded data: trask (default; XOR of the first two inputs) or neuron (target = first input)",
-    )
-    source.add_argument("--data", metavar="FILE.csv", help="a numeric CSV with a header row")
-    train.add_argument("--target", metavar="COLUMN", help="the CSV column to predict (with --data)")
-    train.add_argument(
-        "--hidden",
-        type=_hidden_sizes,
-        metavar="SIZES",
-        help="hidden layer sizes, e.g. 4,4, or none (default: 4; none for --dataset neuron)",
-    )
-    train.add_argument(
-        "--activation", choices=sorted(ACTIVATIONS), default="sigmoid", help="hidden activation (default sigmoid)"
-    )
-    train.add_argument(
-        "--optimizer",
-        choices=sorted(DEFAULT_LR),
-        default="sgd",
-        help="sgd (default), momentum (SGD with 0.9), adam or rmsprop",
-    )
-    train.add_argument(
-        "--lr",
-        type=_non_negative_float,
-        help=(
-            "learning rate (default: sgd 1.0, momentum 0.5 on the embedded tables, 0.1 and 0.01 on CSV "
-            "data; adam and rmsprop 0.01)"
-        ),
-    )
-    train.add_argument("--epochs", type=_positive_int, default=10_000, help="passes over the data (default 10000)")
-    train.add_argument("--batch-size", type=_positive_int, help="rows per step (default: all rows)")
-    train.add_argument(
-        "--seed", type=_seed, default=1, help="seed for initial weights, shuffling and the split (default 1)"
-    )
-    train.add_argument(
-        "--loss",
-        choices=["mse", "bce", "ce"],
-        default="mse",
-        help=(
-            "mse (default; a sigmoid output on the embedded tables, a linear one "
-            "on CSV data), bce (binary, on logits) or ce (classes, on logits)"
-        ),
-    )
-    train.add_argument(
-        "--no-standardize", action="store_true", help="keep CSV features as they are (default: scale to mean 0, std 1)"
-    )
-    train.add_argument(
-        "--val-split",
-        type=_fraction,
-        default=0.0,
-        metavar="FRACTION",
-        help="hold out this fraction of rows for validation",
-    )
+    add_training_options(train)
     train.add_argument(
         "--save",
         metavar="MODEL.safetensors",
@@ -215,12 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.set_defaults(run=run_predict)
 
+    from .experiments.command import add_sweep_parser  # here: the sweep's module imports this one
+
+    add_sweep_parser(commands)
+
     check = commands.add_parser(
         "gradcheck",
         help="check every built-in op and layer against finite differences",
         description="Run gradcheck on every built-in operation and layer and print the errors.",
     )
     check.add_argument("--seed", type=_seed, default=0, help="seed for the random inputs (default 0)")
+    check.add_argument(
+        "--eps",
+        metavar="FIRST:LAST",
+        type=_eps_steps,
+        help="study the finite-difference step instead: one step per decade from FIRST down to LAST "
+        "(e.g. 1e-1:1e-12), in float64 and float32; prints each op's error at each step and the best step",
+    )
+    check.add_argument(
+        "--plot", metavar="FILE.png", help="with --eps: save the error against the step, log-log, per dtype"
+    )
     check.set_defaults(run=run_gradcheck)
     return parser
 
@@ -761,8 +800,20 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ gradcheck
+def _eps_steps(text: str) -> list[float]:
+    """``--eps FIRST:LAST``: the steps of a gradient-check study, one per decade."""
+    from .gradcheck_study import parse_eps
+
+    try:
+        return parse_eps(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def run_gradcheck(args: argparse.Namespace) -> int:
-    """``microgradnn gradcheck``."""
+    """``microgradnn gradcheck``; with ``--eps``, the study of the step (see gradcheck_study)."""
+    if args.eps is not None or args.plot is not None:
+        return _run_gradcheck_study(args)
     rng = np.random.default_rng(args.seed)
     rows: list[tuple[str, GradcheckReport]] = []
     for name, fn, inputs in builtin_checks(rng):
@@ -797,3 +848,29 @@ def run_gradcheck(args: argparse.Namespace) -> int:
     failed = [name for name, report in rows if not report.passed]
     print(f"{len(rows) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def _run_gradcheck_study(args: argparse.Namespace) -> int:
+    """``microgradnn gradcheck --eps FIRST:LAST [--plot FILE]``: exit status 1 when some op fails
+    even at its own best step (gradcheck_study.THRESHOLDS), else 0."""
+    from .gradcheck_study import study_checks
+
+    if args.eps is None:
+        raise UsageError(f"--plot {args.plot} draws the study of the step: give --eps too (e.g. --eps 1e-1:1e-12)")
+    if args.plot is not None:
+        try:
+            require_matplotlib()
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'microgradnn[plot]'") from None
+        try:
+            check_destination(args.plot)
+        except (OSError, ValueError) as err:
+            raise UsageError(f"--plot: {err}") from None
+    # Random projections: whole Jacobians of the ~240 entries at 12 steps in 2 dtypes take
+    # about 10 s, projections 1.5 s, and a wrong backward shows in either.
+    study = study_checks(builtin_checks(np.random.default_rng(args.seed)), eps=args.eps, fast_mode=True, seed=args.seed)
+    print(study)
+    if args.plot is not None:
+        study.plot(args.plot)
+        print(f"saved the plot to {args.plot}")
+    return 0 if study.passed else 1

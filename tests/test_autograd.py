@@ -339,7 +339,8 @@ def test_leaf_grads_never_alias_each_other_the_seed_or_a_custom_ops_arrays():
 
 # Public functions that are not differentiable ops, by why: they are checked elsewhere.
 NOT_OPS = {
-    "engine and tools": "backward grad is_grad_enabled sum_to gradcheck gradgradcheck gradcheck_module save load",
+    "engine and tools": "backward grad is_grad_enabled sum_to gradcheck gradgradcheck gradcheck_module gradcheck_study "
+    "save load compile",
     "creation (no inputs to differentiate)": "as_tensor zeros ones full rand randn arange zeros_like ones_like "
     "empty empty_like eye full_like linspace logspace meshgrid tril_indices triu_indices",
     "sampling and generators": "manual_seed default_generator multinomial randint randperm normal bernoulli",

@@ -672,3 +672,76 @@ def test_predict_checks_the_model_file_before_building_anything(saved_model, tmp
     path = edited(saved_model, tmp_path, change)
     _, data = saved_model
     one_error_line(cli("predict", path, "--data", data), str(path), message)
+
+
+# ------------------------------------------------------------------ gradcheck --eps: the study of the step
+def test_gradcheck_eps_studies_every_op_and_plots_the_v(tmp_path):
+    pytest.importorskip("matplotlib")
+    plot = tmp_path / "study.png"
+    out = ok("gradcheck", "--eps", "1e-1:1e-12", "--plot", plot)
+    assert re.search(r"^best step: float64 1e-0[4-7], float32 1e-0[1-4]$", out, re.M), out[-300:]
+    assert re.search(r"^\d{3} passed, 0 failed$", out, re.M)
+    for name in ("add", "matmul", "softmax", "cross_entropy", "F.conv2d", "linalg.inv"):
+        assert re.search(rf"^{re.escape(name)}\s+1e-\d\d\s+\S+\s+1e-\d\d\s+\S+\s+ok$", out, re.M), name
+    # The envelope: one line per step, both dtypes.
+    assert len(re.findall(r"^  1e-\d\d\s+\S+\s+\S+$", out, re.M)) == 12
+    assert plot.read_bytes()[:4] == b"\x89PNG" and f"saved the plot to {plot}" in out
+
+
+# Replaces the catalogue, before the command line imports it, with three of its entries and
+# an op whose backward is 10% off.
+WRONG_CATALOGUE = """
+import numpy as np
+import microgradnn as mg
+import microgradnn.builtin_checks as catalogue
+
+
+class WrongExp(mg.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.exp(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * np.exp(x) * 1.1
+
+
+original = catalogue.builtin_checks
+
+
+def builtin_checks(rng):
+    x = mg.Tensor(rng.uniform(-1, 1, 4), requires_grad=True)
+    return original(rng)[:3] + [("WrongExp", WrongExp.apply, (x,))]
+
+
+catalogue.builtin_checks = builtin_checks
+"""
+
+
+def test_gradcheck_eps_exits_1_when_an_op_fails_at_its_best_step(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(WRONG_CATALOGUE)
+    result = cli("gradcheck", "--eps", "1e-2:1e-8", extra_path=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert re.search(r"^WrongExp\s.*FAILED$", result.stdout, re.M)
+    assert re.search(r"^add\s.*ok$", result.stdout, re.M)
+    assert "3 passed, 1 failed" in result.stdout
+    assert re.search(r"^best step: float64 1e-0\d, float32 1e-0\d$", result.stdout, re.M)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--eps", "1e-1:x"], "argument --eps: eps '1e-1:x': 'x' is not a number"),
+        (["--eps", "0:1e-3"], "between 1e-30 and 1"),
+        (["--eps", "1:2:3"], "FIRST:LAST"),
+        (["--plot", "study.png"], "--plot study.png draws the study of the step: give --eps too"),
+        (["--eps", "1e-3", "--plot", "missing/study.png"], "--plot: cannot write missing/study.png"),
+        (["--eps", "1e-3", "--plot", "."], "--plot"),
+    ],
+)
+def test_gradcheck_eps_refuses_bad_flags_before_any_run(tmp_path, args, message):
+    one_error_line(cli("gradcheck", *args, cwd=tmp_path), message)
+    assert list(tmp_path.iterdir()) == []

@@ -27,6 +27,7 @@ REQUIRED_MODULES = [
     "microgradnn.linalg",
     "microgradnn.jit",
     "microgradnn.gradcheck",
+    "microgradnn.experiments",
     "microgradnn.testing",
     "microgradnn.data",
     "microgradnn.viz",
@@ -178,7 +179,15 @@ def test_every_public_method_of_tensor_module_and_optimizer_has_a_docstring():
 
 
 @pytest.mark.parametrize(
-    "path", ["README.md", "docs/custom-ops.md", "docs/gradient-checking.md", "docs/checkpoints.md", "docs/compile.md"]
+    "path",
+    [
+        "README.md",
+        "docs/custom-ops.md",
+        "docs/gradient-checking.md",
+        "docs/checkpoints.md",
+        "docs/experiments.md",
+        "docs/compile.md",
+    ],
 )
 def test_every_python_block_in_the_docs_is_a_doctest(path):
     text = (ROOT / path).read_text(encoding="utf-8")
