@@ -277,17 +277,32 @@ def test_writes_the_recording_cannot_see_are_refused():
         setitem(mg.ones(2))
 
 
-def test_integer_labels_are_refused_for_now():
-    model = nn.Linear(3, 4, rng=np.random.default_rng(0))
-    loss_fn = nn.CrossEntropyLoss()
+def test_integer_labels_replay_and_bad_ones_raise_as_eager():
+    def run(compiled):
+        model = nn.MLP(4, 8, 3, activation=nn.ReLU, rng=np.random.default_rng(0))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        loss_fn = nn.CrossEntropyLoss(weight=np.array([1.0, 2.0, 0.5]), ignore_index=1, label_smoothing=0.1)
 
-    @compile
-    def f(x, y):
-        return loss_fn(model(x), y)
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y) + nn.functional.nll_loss(model(x).log_softmax(1), y)
+            loss.backward()
+            opt.step()
+            return loss
 
-    with pytest.warns(CompileWarning, match="cannot see"):
-        loss = f(mg.ones((2, 3)), np.array([0, 3]))
-    np.testing.assert_array_equal(loss.data, loss_fn(model(mg.ones((2, 3))), np.array([0, 3])).data)
+        f = compile(step) if compiled else step
+        rng = np.random.default_rng(1)
+        losses = [no_warnings(f, mg.Tensor(rng.normal(size=(5, 4))), rng.integers(0, 3, 5)).data for _ in range(20)]
+        return [p.data for p in model.parameters()] + losses, f
+
+    eager, _ = run(False)
+    replayed, f = run(True)
+    identical(eager, replayed)
+    assert f.replays == 18
+    with pytest.raises(IndexError, match="cross_entropy: class index 3 is out of range for 3 classes"):
+        f(mg.Tensor(np.ones((5, 4))), np.array([0, 1, 2, 3, 0]))
+    all_ignored = f(mg.Tensor(np.ones((5, 4))), np.ones(5, dtype=np.int64))  # every target ignored: NaN, as eager
+    assert np.isnan(all_ignored.item())
 
 
 def test_anomaly_mode_runs_eagerly():

@@ -374,20 +374,61 @@ def _class_indices(
 
 
 def _index_weights(
-    input: Tensor, target: Any, weight: Any, ignore_index: int, label_smoothing: float, op: str
-) -> tuple[np.ndarray, float]:
+    input_shape: tuple[int, ...],
+    dtype: np.dtype,
+    target: Any,
+    weight: Any,
+    ignore_index: int,
+    label_smoothing: float,
+    op: str,
+) -> tuple[np.ndarray, Any]:
     """q and the mean's denominator for class-index targets (see the comment above)."""
-    axis, classes, sample_shape = _class_layout(input, op)
+    axis = 1 if len(input_shape) >= 2 else 0
+    classes, sample_shape = input_shape[axis], input_shape[:axis] + input_shape[axis + 1 :]
     indices = _class_indices(target, sample_shape, classes, ignore_index, op)
-    w = _class_weight(weight, classes, input.dtype, op)
+    w = _class_weight(weight, classes, dtype, op)
     kept = indices != ignore_index
     safe = np.where(kept, indices, 0)
-    w_y = (np.ones(indices.shape, input.dtype) if w is None else w[safe]) * kept
-    q = np.zeros(sample_shape + (classes,), input.dtype)  # the class axis last, moved below
+    w_y = (np.ones(indices.shape, dtype) if w is None else w[safe]) * kept
+    q = np.zeros(sample_shape + (classes,), dtype)  # the class axis last, moved below
     np.put_along_axis(q, safe[..., None], ((1 - label_smoothing) * w_y)[..., None], axis=-1)
     if label_smoothing:
-        q += (label_smoothing / classes) * (np.ones(classes, input.dtype) if w is None else w) * kept[..., None]
-    return np.moveaxis(q, -1, axis), float(w_y.sum())
+        q += (label_smoothing / classes) * (np.ones(classes, dtype) if w is None else w) * kept[..., None]
+    return np.moveaxis(q, -1, axis), w_y.sum()
+
+
+class ClassTargets(Function):
+    """Class-index targets as the distribution ``q`` over the classes (weights, ignore_index and
+    label smoothing applied), checked: one op, so that a compiled step checks each new batch's
+    targets and rebuilds ``q`` from them (mg.compile replays ops). With ``per_kept`` the mean's
+    denominator, ``sum(w_y)``, is divided into ``q`` already. Not differentiable."""
+
+    __slots__ = ()
+    name = "class_targets"
+    may_warn = True  # sum(w_y) may be 0 (every target ignored): NaN, as PyTorch
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        target: Any,
+        input_shape: tuple[int, ...],
+        dtype: np.dtype,
+        weight: Any,
+        ignore_index: int,
+        label_smoothing: float,
+        per_kept: bool,
+        op: str,
+    ) -> np.ndarray:
+        q, denominator = _index_weights(input_shape, dtype, target, weight, ignore_index, label_smoothing, op)
+        return q / denominator if per_kept else q
+
+
+def _class_targets(
+    input: Tensor, target: Any, weight: Any, ignore_index: int, label_smoothing: float, per_kept: bool, op: str
+) -> Tensor:
+    if isinstance(target, Tensor):
+        target = target._data  # an integer Tensor (or whole floats): an operand, never differentiated
+    return ClassTargets.apply(target, input.shape, input.dtype, weight, ignore_index, label_smoothing, per_kept, op)
 
 
 class CrossEntropy(Function):
@@ -460,8 +501,10 @@ def cross_entropy(
             q = q * w.reshape((classes,) + (1,) * (input.ndim - 1 - axis))
         denominator = float(np.prod(sample_shape))
         return CrossEntropy.apply(input, q, axis=axis, denominator=denominator, reduction=reduction)
-    q_array, denominator = _index_weights(input, target, weight, ignore_index, label_smoothing, op)
-    return CrossEntropy.apply(input, q_array, axis=axis, denominator=denominator, reduction=reduction)
+    # Class indices: q (per kept weight, for the mean) from one op that checks the targets.
+    q_index = _class_targets(input, target, weight, ignore_index, label_smoothing, reduction == "mean", op)
+    summed = "sum" if reduction == "mean" else reduction
+    return CrossEntropy.apply(input, q_index, axis=axis, denominator=1.0, reduction=summed)
 
 
 def _target_shape(target: Any) -> tuple[int, ...]:
@@ -481,10 +524,10 @@ def nll_loss(
     """
     _check_reduction(reduction, "nll_loss")
     axis = _class_layout(input, "nll_loss")[0]
-    q, denominator = _index_weights(input, target, weight, ignore_index, 0.0, "nll_loss")
+    q = _class_targets(input, target, weight, ignore_index, 0.0, reduction == "mean", "nll_loss")
     losses = -(input * q).sum(axis)
-    if reduction == "mean":
-        return losses.sum() / denominator
+    if reduction == "mean":  # q is per kept weight already: the mean is the sum
+        return losses.sum()
     return _reduce(losses, reduction)
 
 
