@@ -156,22 +156,41 @@ def test_a_new_signature_records_a_new_program_and_the_cache_is_bounded():
     assert f.recordings == 15  # grad mode is part of the signature
 
 
-def test_train_and_eval_record_separately_and_dropout_in_training_stays_eager():
-    model = nn.Sequential(nn.Linear(3, 3, rng=np.random.default_rng(0)), nn.Dropout(0.5, rng=np.random.default_rng(1)))
+@pytest.mark.parametrize("own_rng", [False, True])
+def test_dropout_draws_anew_at_each_replay_in_train_mode_and_eval_records_separately(own_rng):
+    def run(compiled):
+        mg.manual_seed(5)
+        rng = np.random.default_rng(9) if own_rng else None
+        model = nn.Sequential(
+            nn.Linear(3, 8, rng=np.random.default_rng(0)),
+            nn.ReLU(),
+            nn.Dropout(0.3, rng=rng),
+            nn.Linear(8, 1, rng=np.random.default_rng(1)),
+        )
+        opt = optim.SGD(model.parameters(), lr=0.1)
 
-    @compile
-    def f(x):
-        return model(x)
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
 
-    x = mg.ones((4, 3))
-    with pytest.warns(CompileWarning, match="draws random numbers"):
-        f(x)
-    f(x)  # still eager, warned once
-    model.eval()
-    out = f(x)
-    np.testing.assert_array_equal(f(x).data, out.data)
-    assert f.replays == 1
-    np.testing.assert_array_equal(out.data, model(x).data)
+        f = compile(step) if compiled else step
+        data = np.random.default_rng(2)
+        losses = []
+        for i in range(30):
+            if i == 15:
+                mg.manual_seed(7)  # replays draw from the generator as it is now
+            if i in (20, 25):
+                model.train(i == 25)
+            losses.append(no_warnings(f, mg.Tensor(data.normal(size=(4, 3))), mg.Tensor(data.normal(size=(4, 1)))))
+        return [p.data for p in model.parameters()] + [loss.data for loss in losses], f
+
+    eager, _ = run(False)
+    replayed, f = run(True)
+    identical(eager, replayed)
+    assert f.recordings == 3 and f.replays == 27  # train (twice: no grads yet, then grads), eval
 
 
 def test_batchnorm_in_eval_reads_its_running_statistics_live():

@@ -165,14 +165,13 @@ class CompiledFunction:
             for name, buf in m._buffers.items()
             if buf is not None
         }
-        recorder = Recorder(program, live, buffer_names)
+        generators = _generators(flat, self.fn)
+        recorder = Recorder(program, live, buffer_names, generators)
         for value in flat:
             if isinstance(value, Tensor | np.ndarray):
                 recorder.argument(value)
         grads_before = {k: t.grad for k, t in live.items()}
         guard = _guard(self.fn, flat, live)  # the state the recording starts from
-        generators = _generators(flat, self.fn)
-        states = [g.bit_generator.state for g in generators]
         buffers = _buffers(flat, self.fn)
         if not _recording_lock.acquire(blocking=False):
             return self._eager(args, kwargs, "is called while another compiled function records")
@@ -188,10 +187,9 @@ class CompiledFunction:
             for owner, name, original in saved:
                 setattr(owner, name, original)
             _recording_lock.release()
+        recorder.check_draws()
         recorder.finish(grads_before)
         reasons = list(recorder.reasons)
-        if any(g.bit_generator.state != s for g, s in zip(generators, states, strict=True)):
-            reasons.append("draws random numbers (dropout, sampling): replays would repeat them")
         if any(_changed(before, getattr(m, n)) for m, n, before in buffers):
             reasons.append("updates module buffers outside ops (BatchNorm's running statistics in training)")
         unused = recorder.unused_arguments()

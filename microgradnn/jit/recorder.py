@@ -43,7 +43,13 @@ _UNSUPPORTED = {
 class Recorder:
     """Records one call made in this thread; see the module docstring."""
 
-    def __init__(self, program: Program, live: dict[int, Tensor], buffers: dict[int, tuple[Module, str]]) -> None:
+    def __init__(
+        self,
+        program: Program,
+        live: dict[int, Tensor],
+        buffers: dict[int, tuple[Module, str]],
+        generators: list[np.random.Generator],
+    ) -> None:
         self.program = program
         # The recording thread's id; None while an op or a call step runs (what they do
         # inside is not recorded, and the engine's hooks pass straight through).
@@ -51,6 +57,10 @@ class Recorder:
         self.owner = self.thread
         self.live = live  # id -> tensors read live at replay (parameters, closure tensors)
         self.buffers = buffers  # id of a module buffer's array -> (module, name): read live too
+        # Random numbers may be drawn inside ops (dropout draws its mask in forward, so each
+        # replay draws anew), never outside them: the states, as last seen between ops.
+        self.generators = generators
+        self.states = [g.bit_generator.state for g in generators]
         self.reasons: list[str] = []
         self.keep: list[Any] = []  # every object whose id is a key below stays alive meanwhile
         self.tensor_slot: dict[int, int] = {}
@@ -79,6 +89,7 @@ class Recorder:
     # ------------------------------------------------------------------ ops
     def op(self, cls: type[autograd.Function], apply: Callable[..., Tensor], args: tuple, kwargs: dict) -> Tensor:
         """Run the op eagerly and record it as a forward step."""
+        self.check_draws()
         operands = [self._operand(a) for a in args]
         named = {k: self._operand(v) for k, v in kwargs.items()}
         self.thread = None
@@ -86,6 +97,7 @@ class Recorder:
             out = apply(*args, **kwargs)
         finally:
             self.thread = self.owner
+        self.states = [g.bit_generator.state for g in self.generators]
         slot, ctx_slot = self.program.new_slot(), self.program.new_slot()
         self.keep.append(out)
         self.tensor_slot[id(out)] = slot
@@ -96,6 +108,12 @@ class Recorder:
         needs = None if node is None else node.needs_input_grad
         self.program.steps.append(_Forward(cls, operands, named, slot, ctx_slot, needs, out.ndim == 0))
         return out
+
+    def check_draws(self) -> None:
+        """Note random numbers drawn since the last op ended (outside ops: replays would not)."""
+        if any(g.bit_generator.state != s for g, s in zip(self.generators, self.states, strict=True)):
+            self.reasons.append("draws random numbers outside ops (mg.randn, sampling): replays would repeat them")
+            self.states = [g.bit_generator.state for g in self.generators]
 
     def _operand(self, value: Any) -> Operand:
         if isinstance(value, Tensor):

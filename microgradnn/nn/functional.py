@@ -543,10 +543,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, rng: np.random
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0:
         return input
-    if p == 1:
-        return input * np.zeros(input.shape, input.dtype)
-    keep = (rng if rng is not None else default_generator()).random(input.shape) >= p
-    return input * (keep / (1 - p)).astype(input.dtype)
+    return _drop(input, p, input.shape, rng)
 
 
 # ------------------------------------------------------------------ regression and margin losses
@@ -976,11 +973,34 @@ def _channel_mask_shape(input: Tensor, spatial: int, op: str) -> tuple[int, ...]
     return input.shape[: input.ndim - spatial] + (1,) * spatial
 
 
+class Dropout(Function):
+    """``x * mask``, the mask drawn in forward: each entry of ``mask_shape`` (broadcast over
+    ``x``) kept with probability 1 - p and scaled by 1 / (1 - p). One op that draws its own
+    mask, so a compiled step draws a new one at each replay (from ``rng``, else the default
+    generator as it is then)."""
+
+    __slots__ = ("mask",)
+    name = "dropout"
+    differentiable_twice = True
+    may_warn = True  # inf * 0 (a dropped inf) is NaN, as in PyTorch
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: np.ndarray, p: float, mask_shape: tuple[int, ...], rng: np.random.Generator | None
+    ) -> np.ndarray:
+        keep = (rng if rng is not None else default_generator()).random(mask_shape) >= p
+        ctx.mask = (keep / (1 - p)).astype(x.dtype)
+        return x * ctx.mask
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, None, None, None]:
+        return g * ctx.mask, None, None, None
+
+
 def _drop(input: Tensor, p: float, mask_shape: tuple[int, ...], rng: np.random.Generator | None) -> Tensor:
     if p == 1:
         return input * np.zeros(input.shape, input.dtype)
-    keep = (rng if rng is not None else default_generator()).random(mask_shape) >= p
-    return input * (keep / (1 - p)).astype(input.dtype)
+    return Dropout.apply(input, p, mask_shape, rng)
 
 
 def _channel_dropout(
