@@ -193,22 +193,97 @@ def test_dropout_draws_anew_at_each_replay_in_train_mode_and_eval_records_separa
     assert f.recordings == 3 and f.replays == 27  # train (twice: no grads yet, then grads), eval
 
 
-def test_batchnorm_in_eval_reads_its_running_statistics_live():
-    model = nn.Sequential(nn.Linear(3, 4, rng=np.random.default_rng(0)), nn.BatchNorm1d(4))
-    x = mg.Tensor(np.random.default_rng(1).normal(size=(6, 3)))
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_updates_its_running_statistics_at_each_replay_and_reads_them_live_in_eval(momentum):
+    def run(compiled):
+        model = nn.Sequential(
+            nn.Linear(3, 6, rng=np.random.default_rng(0)),
+            nn.BatchNorm1d(6, momentum=momentum),
+            nn.ReLU(),
+            nn.Linear(6, 1, rng=np.random.default_rng(1)),
+        )
+        opt = optim.SGD(model.parameters(), lr=0.1)
 
-    @compile
-    def f(x):
-        return model(x)
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
 
-    with pytest.warns(CompileWarning, match="updates module buffers"):
-        f(x)  # training: the running statistics change outside the ops
-    model.eval()
-    f(x)
-    model[1].running_mean = model[1].running_mean + 1.0
-    model[1].running_var *= 2.0
-    np.testing.assert_array_equal(f(x).data, model(x).data)
-    assert f.replays == 1
+        f = compile(step) if compiled else step
+        data = np.random.default_rng(2)
+        losses = []
+        for i in range(20):
+            if i == 15:
+                model.eval()
+            if i == 18:  # changed between calls: an eval replay reads the statistics live
+                model[1].running_mean = model[1].running_mean + 1.0
+            losses.append(no_warnings(f, mg.Tensor(data.normal(size=(5, 3))), mg.Tensor(data.normal(size=(5, 1)))))
+        bn = model[1]
+        buffers = [bn.running_mean, bn.running_var, bn.num_batches_tracked]
+        return [p.data for p in model.parameters()] + [loss.data for loss in losses] + buffers, f
+
+    eager, _ = run(False)
+    replayed, f = run(True)
+    identical(eager, replayed)
+    assert int(replayed[-1]) == 15 and f.replays == 17
+
+
+def test_a_small_cnn_and_a_bidirectional_lstm_replay_byte_identical():
+    def cnn(compiled):
+        r = np.random.default_rng
+        model = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1, rng=r(0)),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 4, 3, rng=r(1)),
+            nn.Tanh(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(4, 3, rng=r(2)),
+        )
+        opt = optim.Adam(model.parameters(), lr=0.01)
+        loss_fn = nn.CrossEntropyLoss()
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = compile(step) if compiled else step
+        data = r(3)
+        losses = [no_warnings(f, mg.Tensor(data.normal(size=(5, 1, 8, 8))), data.integers(0, 3, 5)) for _ in range(8)]
+        return [p.data for p in model.parameters()] + [loss.data for loss in losses], f
+
+    def lstm(compiled):
+        r = np.random.default_rng
+        rnn, head = nn.LSTM(3, 6, num_layers=2, bidirectional=True, rng=r(0)), nn.Linear(12, 2, rng=r(1))
+        opt = optim.RMSprop([*rnn.parameters(), *head.parameters()], lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            out, _ = rnn(x)
+            loss = ((head(out[-1]) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        f = compile(step) if compiled else step
+        data = r(3)
+        losses = [
+            no_warnings(f, mg.Tensor(data.normal(size=(7, 4, 3))), mg.Tensor(data.normal(size=(4, 2))))
+            for _ in range(8)
+        ]
+        return [p.data for p in rnn.parameters()] + [loss.data for loss in losses], f
+
+    for run in (cnn, lstm):
+        eager, _ = run(False)
+        replayed, f = run(True)
+        identical(eager, replayed)
+        assert f.replays == 6
 
 
 def test_changes_of_parameters_and_optimizer_state_record_again():

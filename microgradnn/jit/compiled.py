@@ -190,8 +190,13 @@ class CompiledFunction:
         recorder.check_draws()
         recorder.finish(grads_before)
         reasons = list(recorder.reasons)
-        if any(_changed(before, getattr(m, n)) for m, n, before in buffers):
-            reasons.append("updates module buffers outside ops (BatchNorm's running statistics in training)")
+        changed = [
+            (m, n)
+            for m, n, before in buffers
+            if _changed(before, getattr(m, n)) and id(before[0]) not in recorder.op_buffers
+        ]
+        if changed:
+            reasons.append(f"updates the module buffer {changed[0][1]!r} outside ops")
         unused = recorder.unused_arguments()
         if unused:
             reasons.append(

@@ -77,9 +77,9 @@ class _Namespace:
             return f"{self.operand(inner)}.reshape({shape!r})"
         if kind == "tuple":
             return "(" + "".join(f"{self.operand(v)}, " for v in value) + ")"
-        if value is None or isinstance(value, bool | int | float | str):
+        if value is None or type(value) in (bool, int, float, str):  # exactly: a subclass's repr may not run
             return repr(value)
-        if isinstance(value, tuple) and all(isinstance(v, int | bool | type(None)) for v in value):
+        if type(value) is tuple and all(v is None or type(v) in (bool, int) for v in value):
             return repr(value)
         return self.add(value, "const")
 

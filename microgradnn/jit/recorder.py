@@ -57,6 +57,7 @@ class Recorder:
         self.owner = self.thread
         self.live = live  # id -> tensors read live at replay (parameters, closure tensors)
         self.buffers = buffers  # id of a module buffer's array -> (module, name): read live too
+        self.op_buffers: set[int] = set()  # buffers given to ops, which may update them (BatchNorm)
         # Random numbers may be drawn inside ops (dropout draws its mask in forward, so each
         # replay draws anew), never outside them: the states, as last seen between ops.
         self.generators = generators
@@ -135,6 +136,7 @@ class Recorder:
                 self.used_args.add(slot)
                 return ("slot", slot)
             if id(value) in self.buffers:
+                self.op_buffers.add(id(value))
                 return ("buffer", self.buffers[id(value)])
             base = value.base
             if isinstance(base, np.ndarray) and id(base) in self.buffers and _is_reshape(value, base):

@@ -136,11 +136,10 @@ class _BatchNorm(_NormBase):
                 f"{type(self).__name__}: expected more than 1 value per channel when training, "
                 f"got input of shape {x.shape}"
             )
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked = self.num_batches_tracked + 1
-            if self.momentum is None:  # a cumulative moving average: batch n weighs 1/n
-                factor = 1.0 / float(self.num_batches_tracked)
+        # In training with tracking, the op counts the batch in num_batches_tracked (in place, as
+        # PyTorch) and, with momentum None, averages cumulatively: batch n weighs 1/n.
+        counting = self.training and self.track_running_stats and self.num_batches_tracked is not None
+        factor = self.momentum if self.momentum is not None or counting else 0.0
         # In training without tracking, or in evaluation, the statistics passed are the ones
         # that normalize; in training with tracking, the ones that get updated.
         track = not self.training or self.track_running_stats
@@ -153,6 +152,7 @@ class _BatchNorm(_NormBase):
             use_batch,
             factor,
             self.eps,
+            num_batches_tracked=self.num_batches_tracked if counting else None,
         )
 
 

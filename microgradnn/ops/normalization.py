@@ -110,7 +110,12 @@ class _Normalize(Function):
         spec: Spec,
         stats: tuple[Any, Any] | None = None,
         moments: list[Any] | None = None,
+        running: tuple[Any, Any, Any, Any] | None = None,
     ) -> np.ndarray:
+        # running: BatchNorm's (running_mean, running_var, momentum, num_batches_tracked), updated
+        # here, in the op, so that a compiled step updates them at each replay too.
+        if running is not None and moments is None:
+            moments = []
         ctx.spec, ctx.stats = spec, stats
         xv = x if spec.view is None else x.reshape(spec.view)
         axes, nd = spec.axes, xv.ndim
@@ -137,6 +142,8 @@ class _Normalize(Function):
         else:
             xhat, rstd = _normalized_array(xv, spec, stats)
         xhat = xhat.reshape(x.shape)
+        if running is not None and moments:
+            _track(running, moments, x.size // x.shape[1])
         ctx.save_for_backward(x, weight, bias, xhat, rstd)
         if weight is None:
             out = xhat.copy() if bias is None else xhat + bias.reshape(params)
@@ -334,6 +341,22 @@ def _check_trailing(x: Tensor, shape: tuple[int, ...], op: str) -> None:
 
 
 @no_fp_warnings()
+def _track(running: tuple[Any, Any, Any, Any], moments: list[Any], count: int) -> None:
+    """Update BatchNorm's running statistics in place from the batch ``moments`` (mean and
+    biased variance, per channel): the unbiased variance goes in; ``num_batches_tracked``
+    (when given) counts the batch, and a momentum of None then averages cumulatively."""
+    rm, rv, momentum, tracked = running
+    if tracked is not None:
+        tracked += 1
+        if momentum is None:  # batch n weighs 1/n
+            momentum = 1.0 / float(tracked)
+    mean, var = moments
+    if rm is not None:
+        _update(rm, mean, momentum)
+    if rv is not None:
+        _update(rv, var * (count / (count - 1)), momentum)
+
+
 def _update(running: np.ndarray, batch: np.ndarray, momentum: float) -> None:
     """running <- (1 - momentum) running + momentum batch, in place (the caller's array)."""
     running *= 1 - momentum
@@ -398,11 +421,15 @@ def batch_norm(
     weight: Tensor | None = None,
     bias: Tensor | None = None,
     training: bool = False,
-    momentum: float = 0.1,
+    momentum: float | None = 0.1,
     eps: float = 1e-5,
+    *,
+    num_batches_tracked: np.ndarray | None = None,
 ) -> Tensor:
     """Batch normalization of an ``(N, C, ...)`` input per channel, as
-    ``torch.nn.functional.batch_norm``.
+    ``torch.nn.functional.batch_norm``. (microgradnn's own keyword ``num_batches_tracked``, a 0-d
+    integer array, counts each training batch in place, and ``momentum=None`` then averages
+    cumulatively: what ``nn.BatchNorm1d/2d`` pass.)
 
     In training, the batch's mean and biased variance normalize, and the running statistics
     (ndarrays, when given) are updated in place with the batch mean and *unbiased* variance:
@@ -430,14 +457,10 @@ def batch_norm(
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input of shape {x.shape}"
             )
-        moments: list[Any] = []  # the op's batch mean and variance, per channel
-        out = BatchNormOp.apply(x, w, b, spec=Spec(None, axes, param_shape, True, eps, True), moments=moments)
-        mean, var = moments
-        if rm is not None:
-            _update(rm, mean, momentum)
-        if rv is not None:
-            _update(rv, var * (count / (count - 1)), momentum)
-        return out
+        spec = Spec(None, axes, param_shape, True, eps, True)
+        if rm is None and rv is None and num_batches_tracked is None:
+            return BatchNormOp.apply(x, w, b, spec=spec)
+        return BatchNormOp.apply(x, w, b, spec=spec, running=(rm, rv, momentum, num_batches_tracked))
     if rm is None or rv is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when not training")
     spec = Spec(None, axes, param_shape, True, eps, False)
