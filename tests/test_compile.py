@@ -409,6 +409,11 @@ def test_anomaly_mode_runs_eagerly():
     with mg.detect_anomaly(), pytest.warns(CompileWarning, match="detect_anomaly"):
         f(mg.ones(1))
     assert f.recordings == 0
+    f(mg.ones(1))
+    f(mg.ones(1))  # recorded, then replayed
+    with mg.detect_anomaly(), pytest.raises(mg.AnomalyError, match="mul produced inf"):
+        f(mg.Tensor([np.inf]))  # a recording exists, but anomaly mode runs eagerly: the check runs
+    assert f.replays == 1
 
 
 def test_bad_arguments_are_refused_naming_them():

@@ -120,7 +120,9 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
             args = args + (_Keywords(kwargs),)
-        flat = list(_flatten(args))
+        flat = list(_flatten(args)) if args else []
+        if autograd._unusual_threads and autograd._modes.flags & autograd.ANOMALY:
+            return self._eager(args, kwargs, "runs under detect_anomaly()")
         key = _signature(flat)
         for program in self.programs.get(key, ()):
             if _still_applies(program, self.fn):
@@ -130,8 +132,12 @@ class CompiledFunction:
                     return self.fn(*args[: len(args) - bool(kwargs)], **kwargs)
                 self._last = program
                 self.replays += 1
-                with autograd.no_fp_warnings():
-                    return program.run(*[v._data if type(v) is Tensor else v for v in flat if _is_array(v)])
+                arrays = [v._data if type(v) is Tensor else v for v in flat if _is_array(v)]
+                token = autograd._fp_set(autograd._FP_IGNORE)  # as backward() runs: inf and NaN, no warnings
+                try:
+                    return program.run(*arrays)
+                finally:
+                    autograd._fp_reset(token)
         for position, value in enumerate(flat):
             if not isinstance(value, _ALLOWED):
                 raise TypeError(
@@ -139,8 +145,6 @@ class CompiledFunction:
                     "function takes Tensors, ndarrays, Python scalars, None, Modules, Optimizers, and tuples, "
                     "lists and dicts of them"
                 )
-        if autograd._unusual_threads and autograd._modes.flags & autograd.ANOMALY:
-            return self._eager(args, kwargs, "runs under detect_anomaly()")
         return self._record(args, kwargs, flat, key)
 
     def _eager(self, args: tuple, kwargs: dict, reason: str) -> Any:
@@ -335,9 +339,11 @@ def _still_applies(program: Program, fn: Callable[..., Any]) -> bool:
     for cell, value in cells:
         if cell.cell_contents is not value:
             return False
-    for name, value in scope:
-        if _globals_of(fn).get(name, _MISSING) is not value:
-            return False
+    if scope:
+        names = _globals_of(fn)
+        for name, value in scope:
+            if names.get(name, _MISSING) is not value:
+                return False
     for m, training, buffers in modules:
         if m.training is not training or (buffers and _buffer_layout(m) != buffers):
             return False
