@@ -416,6 +416,21 @@ def test_anomaly_mode_runs_eagerly():
     assert f.replays == 1
 
 
+def test_a_compiled_function_called_inside_another_ones_recording_is_recorded_by_it():
+    w = mg.Tensor([2.0], requires_grad=True)
+    inner = compile(lambda x: x * w)
+    inner(mg.ones(1))
+    inner(mg.ones(1))  # inner has a program now; inside outer's recording it must not replay
+
+    @compile
+    def outer(x):
+        return inner(x) + 1.0
+
+    for value in (1.0, 2.0, 3.0):
+        assert outer(mg.Tensor([value])).item() == 2.0 * value + 1.0
+    assert outer.replays == 2 and "Mul_forward" in outer.source
+
+
 def test_bad_arguments_are_refused_naming_them():
     f = compile(lambda x: x)
     with pytest.raises(TypeError, match="argument 1 of the flattened arguments is object"):

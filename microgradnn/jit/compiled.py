@@ -10,7 +10,9 @@ recording could not follow makes that signature run eagerly, with one warning pe
 from __future__ import annotations
 
 import functools
+import os
 import threading
+import types
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -123,6 +125,11 @@ class CompiledFunction:
         flat = list(_flatten(args)) if args else []
         if autograd._unusual_threads and autograd._modes.flags & autograd.ANOMALY:
             return self._eager(args, kwargs, "runs under detect_anomaly()")
+        outer = autograd._recorder
+        if outer is not None and outer.owner == threading.get_ident():
+            # Called inside another compiled function's recording: run eagerly, so that the
+            # outer recording sees (and records) this call's ops.
+            return self.fn(*args[: len(args) - bool(kwargs)], **kwargs)
         key = _signature(flat)
         for program in self.programs.get(key, ()):
             if _still_applies(program, self.fn):
@@ -256,23 +263,63 @@ def _array(value: Any) -> np.ndarray:
     return value._data if isinstance(value, Tensor) else value
 
 
-def _reachable(fn: Callable[..., Any], flat: list[Any]) -> list[Any]:
-    """The Modules, Optimizers, schedulers and Tensors a call can reach: its arguments, the
-    function's closure cells and the globals its code names (and a bound method's owner)."""
-    found = list(flat)
-    target = getattr(fn, "__func__", fn)
-    owner = getattr(fn, "__self__", None)
-    if owner is not None:
-        found.append(owner)
-    code = getattr(target, "__code__", None)
-    for cell in getattr(target, "__closure__", None) or ():
+# The library's own code and NumPy's, which _functions does not look into.
+_LIBRARIES = (os.path.dirname(os.path.dirname(__file__)), os.path.dirname(np.__file__))
+
+
+def _functions(fn: Callable[..., Any], depth: int = 4) -> list[Any]:
+    """The Python functions a call runs that are the user's: ``fn`` itself and, a few levels
+    down, the functions (and compiled functions, and bound methods) its closure and named
+    globals hold. The library's own functions and NumPy's are not looked into."""
+    found: list[Any] = []
+    seen: set[int] = set()
+    todo = [(fn, 0)]
+    while todo:
+        f, level = todo.pop()
+        if isinstance(f, CompiledFunction):
+            f = f.fn
+        f = getattr(f, "__func__", f)
+        if not isinstance(f, types.FunctionType) or id(f) in seen:
+            continue
+        if f.__code__.co_filename.startswith(_LIBRARIES) and level:
+            continue
+        seen.add(id(f))
+        found.append(f)
+        if level >= depth:
+            continue
+        for value in _scope_values(f):
+            if isinstance(value, types.FunctionType | types.MethodType | CompiledFunction):
+                todo.append((value, level + 1))
+    return found
+
+
+def _scope_values(f: types.FunctionType) -> list[Any]:
+    """What a function's closure cells and the globals its code names hold."""
+    values = []
+    for cell in f.__closure__ or ():
         try:
-            found.extend(_flatten(cell.cell_contents))
+            values.append(cell.cell_contents)
         except ValueError:  # an empty cell
             pass
-    if code is not None:
-        scope = getattr(target, "__globals__", {})
-        found.extend(scope[name] for name in code.co_names if name in scope)
+    scope = f.__globals__
+    values.extend(scope[name] for name in f.__code__.co_names if name in scope)
+    return values
+
+
+def _reachable(fn: Callable[..., Any], flat: list[Any]) -> list[Any]:
+    """The Modules, Optimizers, schedulers and Tensors a call can reach: its arguments, a bound
+    method's owner, and what the user's functions it runs hold in closures and globals."""
+    found = list(flat)
+    for f in [fn, *_functions(fn)]:
+        owner = getattr(f, "__self__", None)
+        if owner is not None:
+            found.append(owner)
+    for f in _functions(fn):
+        for value in _scope_values(f):
+            found.extend(_flatten(value))
+            owner = getattr(value, "__self__", None)  # a bound method: its object
+            if owner is not None:
+                found.append(owner)
     return [v for v in found if isinstance(v, Tensor | Module | Optimizer | LRScheduler)]
 
 
@@ -339,11 +386,9 @@ def _still_applies(program: Program, fn: Callable[..., Any]) -> bool:
     for cell, value in cells:
         if cell.cell_contents is not value:
             return False
-    if scope:
-        names = _globals_of(fn)
-        for name, value in scope:
-            if names.get(name, _MISSING) is not value:
-                return False
+    for names, name, value in scope:
+        if names.get(name, _MISSING) is not value:
+            return False
     for m, training, buffers in modules:
         if m.training is not training or (buffers and _buffer_layout(m) != buffers):
             return False
@@ -362,23 +407,19 @@ def _still_applies(program: Program, fn: Callable[..., Any]) -> bool:
 _MISSING = object()
 
 
-def _globals_of(fn: Callable[..., Any]) -> dict[str, Any]:
-    return getattr(getattr(fn, "__func__", fn), "__globals__", {})
-
-
-def _scope(fn: Callable[..., Any]) -> tuple[list[Any], list[tuple[str, Any]], Any]:
-    """What the function's closure cells and the globals its code names hold now (and a bound
-    method's owner): a replay needs them to be the same objects."""
-    target = getattr(fn, "__func__", fn)
-    cells = []
-    for cell in getattr(target, "__closure__", None) or ():
-        try:
-            cells.append((cell, cell.cell_contents))
-        except ValueError:  # an empty cell: nothing to compare
-            pass
-    code = getattr(target, "__code__", None)
-    scope = _globals_of(fn)
-    names = [(name, scope.get(name, _MISSING)) for name in (code.co_names if code is not None else ())]
+def _scope(fn: Callable[..., Any]) -> tuple[list[Any], list[tuple[dict[str, Any], str, Any]], Any]:
+    """What the closure cells and the named globals of the user's functions hold now (and a
+    bound method's owner): a replay needs them to be the same objects."""
+    cells: list[Any] = []
+    names: list[tuple[dict[str, Any], str, Any]] = []
+    for f in _functions(fn):
+        for cell in f.__closure__ or ():
+            try:
+                cells.append((cell, cell.cell_contents))
+            except ValueError:  # an empty cell: nothing to compare
+                pass
+        scope = f.__globals__
+        names.extend((scope, name, scope.get(name, _MISSING)) for name in f.__code__.co_names)
     return cells, names, getattr(fn, "__self__", None)
 
 
