@@ -430,7 +430,7 @@ def _buffer_layout(module: Module) -> tuple[Any, ...]:
 def _optimizer_state(opt: Optimizer) -> Any:
     """Which state entries exist for each parameter (a first step records another program)."""
     state = opt.state
-    return [tuple(state[p]) if p in state else None for g in opt.param_groups for p in g["params"]]
+    return [(id(p), tuple(state[p]) if p in state else None) for g in opt.param_groups for p in g["params"]]
 
 
 def _generators(flat: list[Any], fn: Callable[..., Any]) -> list[np.random.Generator]:

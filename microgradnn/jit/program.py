@@ -183,6 +183,37 @@ class _Call:
         return [f"{ns.add(self.fn, 'call')}()  # {self.label}"]
 
 
+class _OptimizerStep:
+    """``optimizer.step()`` for an optimizer that does not override it: the same loop over its
+    parameters, unrolled (each one's ``update`` called directly, with the group and state
+    dicts looked up at each replay, so hyper-parameters and loaded state are read live)."""
+
+    __slots__ = ("optimizer",)
+
+    def __init__(self, optimizer: Any) -> None:
+        self.optimizer = optimizer
+
+    def emit(self, ns: _Namespace) -> list[str]:
+        opt = self.optimizer
+        o = ns.add(opt, "optimizer")
+        update = type(opt).update
+        # Replays run with NumPy's floating-point warnings off already: the undecorated rule.
+        u = ns.add(getattr(update, "__wrapped__", update), f"{type(opt).__name__}_update")
+        lines = [f"_state = {o}.state; _groups = {o}.param_groups  # {type(opt).__name__}.step()"]
+        for i, group in enumerate(opt.param_groups):
+            lines.append(f"_group = _groups[{i}]")
+            for param in group["params"]:
+                p = ns.add(param, "param")
+                lines += [
+                    f"_grad = {p}.grad",
+                    "if _grad is not None:",
+                    f"    _s = _state.get({p})",
+                    f"    if _s is None: _s = _state[{p}] = {{}}",
+                    f"    {u}({o}, {p}, _grad, _group, _s)",
+                ]
+        return lines
+
+
 class _GradNone:
     __slots__ = ("tensor",)
 

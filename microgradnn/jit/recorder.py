@@ -21,7 +21,7 @@ from ..nn.module import Module
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
-from .program import Operand, Program, _Backward, _Call, _Forward, _GradNone, _Leaf, _Seed
+from .program import Operand, Program, _Backward, _Call, _Forward, _GradNone, _Leaf, _OptimizerStep, _Seed
 
 __all__ = ["Recorder"]
 
@@ -231,7 +231,10 @@ class Recorder:
             def wrapper(obj: Any, *args: Any, **kwargs: Any) -> Any:
                 if threading.get_ident() != recorder.thread:
                     return original(obj, *args, **kwargs)
-                recorder.program.steps.append(_Call(_bind(original, obj, args), f"{label}()"))
+                if label.endswith(".step") and isinstance(obj, Optimizer) and not args and _plain_step(obj):
+                    recorder.program.steps.append(_OptimizerStep(obj))
+                else:
+                    recorder.program.steps.append(_Call(_bind(original, obj, args), f"{label}()"))
                 if kwargs:
                     recorder.reasons.append(f"calls {label} with keyword arguments")
                 return recorder.pass_through(original, obj, *args, **kwargs)
@@ -254,6 +257,14 @@ class Recorder:
             yield Tensor, name, refuse(Tensor.__dict__[name], reason)
         data = Tensor.__dict__["data"]
         yield Tensor, "data", property(data.fget, refuse(data.fset, "assigns to a tensor's .data"), data.fdel)
+
+
+def _plain_step(optimizer: Optimizer) -> bool:
+    """Whether ``optimizer`` uses Optimizer.step as it is (no subclass overrides it)."""
+    for cls in type(optimizer).__mro__:
+        if "step" in cls.__dict__:
+            return cls is Optimizer
+    return False
 
 
 def _is_reshape(view: np.ndarray, base: np.ndarray) -> bool:
