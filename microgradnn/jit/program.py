@@ -109,10 +109,20 @@ class _Forward:
         lines = [f"{ctx} = _new({cls}); {ctx}.saved_tensors = (); {out} = {forward}({call})"]
         if self.scalar:
             lines.append(f"if type({out}) is not _ndarray: {out} = _as_result({cls}, {ctx}, {out})")
-        if self.needs is not None:  # what the engine sets on a node (matmul's backward reads inputs' ndim)
-            inputs = "(" + "".join(f"{a}, " for a in args) + ")"
-            lines.append(f"{ctx}.inputs = {inputs}; {ctx}.needs_input_grad = {self.needs!r}")
+        if self.needs is not None:  # what the engine sets on a node, as far as backward reads it
+            line = f"{ctx}.needs_input_grad = {self.needs!r}"
+            if _reads_inputs(self.cls):  # matmul's backward reads its inputs' ndim
+                line = f"{ctx}.inputs = (" + "".join(f"{a}, " for a in args) + f"); {line}"
+            lines.append(line)
         return lines
+
+
+def _reads_inputs(cls: type[Function]) -> bool:
+    """Whether an op's backward may read ``ctx.inputs``: a custom Function (the engine checks
+    its gradients against them), or a built-in one whose backward names the attribute."""
+    if not cls.__module__.startswith("microgradnn."):
+        return True
+    return "inputs" in getattr(cls.backward, "__code__", compile("", "", "exec")).co_names
 
 
 class _Backward:
