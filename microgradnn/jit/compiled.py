@@ -187,7 +187,8 @@ class CompiledFunction:
         if not _recording_lock.acquire(blocking=False):
             return self._eager(args, kwargs, "is called while another compiled function records")
         patched = list(recorder.patches()) + _function_patches(recorder)
-        saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in patched]
+        # vars(): the owner's own entry (a class's function or property, a module's function)
+        saved = [(owner, name, vars(owner)[name]) for owner, name, _ in patched]
         try:
             for owner, name, replacement in patched:
                 setattr(owner, name, replacement)
@@ -474,25 +475,8 @@ def _function_patches(recorder: Recorder) -> list[tuple[Any, str, Any]]:
             recorder.program.steps.append(_Call(functools.partial(_original, *args, **kwargs), f"{_name}(...)"))
             return recorder.pass_through(_original, *args, **kwargs)
 
-        patches.append((_ModuleDict(nn_utils), name, wrapper))
+        patches.append((nn_utils, name, wrapper))
     return patches
-
-
-class _ModuleDict:
-    """A module seen as an owner whose ``__dict__`` and setattr patch its functions."""
-
-    def __init__(self, module: Any) -> None:
-        self.module = module
-
-    @property
-    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
-        return vars(self.module)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "module":
-            object.__setattr__(self, name, value)
-        else:
-            setattr(self.module, name, value)
 
 
 def _names(fn: Callable[..., Any], flat: list[Any]) -> dict[int, str]:
