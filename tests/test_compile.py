@@ -1,5 +1,6 @@
 """mg.compile: replays are byte-identical to eager; guards record again; fallbacks say why."""
 
+import re
 import warnings
 
 import numpy as np
@@ -428,7 +429,7 @@ def test_a_compiled_function_called_inside_another_ones_recording_is_recorded_by
 
     for value in (1.0, 2.0, 3.0):
         assert outer(mg.Tensor([value])).item() == 2.0 * value + 1.0
-    assert outer.replays == 2 and "Mul_forward" in outer.source
+    assert outer.replays == 2 and re.search(r"s\d+ = s0 \* s\d+", outer.source)
 
 
 def test_bad_arguments_are_refused_naming_them():
@@ -472,7 +473,8 @@ def test_source_reads_as_the_steps_with_parameter_names():
     step(mg.ones((1, 2)))
     source = step.source
     assert source.startswith("def replay(s0):")
-    for piece in ("MatMul_forward", "ReLU", "_backward", "SGD.step()", "SGD_update(", "_0_weight._data"):
+    # NumPy lines for the ops that have them (the ReLU's mask), calls for the others (Transpose)
+    for piece in (" @ ", "> k0", "Transpose_backward(", "SGD.step()", "SGD_update(", "_0_weight._data", "_d -= _lr * _grad"):
         assert piece in source, piece
 
 

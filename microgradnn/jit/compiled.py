@@ -225,6 +225,8 @@ class CompiledFunction:
             self._last = None
             return result
         program.result = spec
+        if recorder.L is not None:
+            program.lowered, program.consts, program.values = recorder.L.lines, recorder.L.consts, recorder.L.values
         program.build()
         self._store(key, program)
         self._last = program
@@ -472,7 +474,7 @@ def _function_patches(recorder: Recorder) -> list[tuple[Any, str, Any]]:
                 return _original(*args, **kwargs)
             # model.parameters() is a generator: keep the list, for this call and each replay
             args = tuple(list(a) if isinstance(a, Iterator) else a for a in args)
-            recorder.program.steps.append(_Call(functools.partial(_original, *args, **kwargs), f"{_name}(...)"))
+            recorder.step(_Call(functools.partial(_original, *args, **kwargs), f"{_name}(...)"))
             return recorder.pass_through(_original, *args, **kwargs)
 
         patches.append((nn_utils, name, wrapper))

@@ -21,6 +21,7 @@ import numpy as np
 from .. import autograd
 from ..autograd import Function, sum_to
 from ..tensor import Tensor
+from .lowering import TEMPLATE_GLOBALS, Expr
 
 __all__ = ["Program", "Operand"]
 
@@ -34,8 +35,9 @@ Operand = tuple[str, Any]
 class _Namespace:
     """The globals of the generated function: each object it uses gets a readable name."""
 
-    def __init__(self, names: dict[int, str]) -> None:
+    def __init__(self, names: dict[int, str], consts: dict[int, Any] | None = None) -> None:
         self.names = names  # id -> a name the user knows (a parameter's, a closure variable's)
+        self.consts = consts or {}  # slot -> the value it holds in every replay (lowered programs)
         self.values: dict[str, Any] = {
             "_new": object.__new__,
             "_ndarray": np.ndarray,
@@ -44,6 +46,8 @@ class _Namespace:
             "_sum_to": sum_to,
             "_check_grads": autograd._check_grads,
             "_Tensor": Tensor,
+            "_note_change": autograd.note_change,
+            **TEMPLATE_GLOBALS,
         }
         self._by_id: dict[int, str] = {}
 
@@ -66,7 +70,7 @@ class _Namespace:
     def operand(self, operand: Operand) -> str:
         kind, value = operand
         if kind == "slot":
-            return f"s{value}"
+            return self.operand(("const", self.consts[value])) if value in self.consts else f"s{value}"
         if kind == "live":
             return f"{self.add(value, 'tensor')}._data"
         if kind == "buffer":
@@ -81,7 +85,16 @@ class _Namespace:
             return repr(value)
         if type(value) is tuple and all(v is None or type(v) in (bool, int) for v in value):
             return repr(value)
-        return self.add(value, "const")
+        return self.add(value, _hint(value))
+
+
+def _hint(value: Any) -> str:
+    """A readable name for a constant of the generated code: ``k0.5`` for a number."""
+    if isinstance(value, Tensor):
+        return "tensor"
+    if isinstance(value, np.ndarray | np.generic) and np.ndim(value) == 0 and value.dtype.kind == "f":
+        return f"k{float(value):g}".replace(".", "_").replace("-", "m").replace("+", "")
+    return type(value).__name__ if not isinstance(value, np.ndarray) else "const"
 
 
 class _Forward:
@@ -100,6 +113,14 @@ class _Forward:
         self.cls, self.operands, self.kwargs, self.out, self.ctx = cls, operands, kwargs, out, ctx
         self.needs, self.scalar = needs, scalar  # scalar: 0-d, which NumPy may return as a scalar
 
+    effect = True  # an op called as it is may draw random numbers, update buffers, raise
+
+    def reads(self) -> list[int]:
+        return _slots_in([*self.operands, *self.kwargs.values()])
+
+    def writes(self) -> tuple[int, ...]:
+        return (self.out, self.ctx)
+
     def emit(self, ns: _Namespace) -> list[str]:
         cls = ns.add(self.cls, self.cls.__name__)
         forward = ns.add(self.cls.forward, f"{self.cls.__name__}_forward")
@@ -115,6 +136,18 @@ class _Forward:
                 line = f"{ctx}.inputs = (" + "".join(f"{a}, " for a in args) + f"); {line}"
             lines.append(line)
         return lines
+
+
+def _slots_in(operands: list[Operand]) -> list[int]:
+    found = []
+    for kind, value in operands:
+        if kind == "slot":
+            found.append(value)
+        elif kind == "tuple":
+            found += _slots_in(list(value))
+        elif kind == "reshape":
+            found += _slots_in([value[0]])
+    return found
 
 
 def _reads_inputs(cls: type[Function]) -> bool:
@@ -171,9 +204,17 @@ class _Leaf:
 class _Seed:
     __slots__ = ("slot", "shape", "dtype", "scalar")
 
+    effect = False
+
     def __init__(self, slot: int, seed: Any) -> None:
         self.slot, self.shape, self.dtype = slot, np.shape(seed), np.asarray(seed).dtype
         self.scalar = not isinstance(seed, np.ndarray)
+
+    def reads(self) -> tuple[int, ...]:
+        return ()
+
+    def writes(self) -> tuple[int, ...]:
+        return (self.slot,)
 
     def emit(self, ns: _Namespace) -> list[str]:
         # A fresh seed each time: it may become a leaf's gradient, which nothing else shares.
@@ -183,7 +224,20 @@ class _Seed:
         return [f"s{self.slot} = {ns.add(np.ones, 'ones')}({self.shape!r}, {kind})"]
 
 
-class _Call:
+class _Effect:
+    """A step kept whatever is read after it: it changes state outside the program."""
+
+    __slots__ = ()
+    effect = True
+
+    def reads(self) -> tuple[int, ...]:
+        return ()
+
+    def writes(self) -> tuple[int, ...]:
+        return ()
+
+
+class _Call(_Effect):
     __slots__ = ("fn", "label")
 
     def __init__(self, fn: Callable[[], Any], label: str) -> None:
@@ -193,7 +247,7 @@ class _Call:
         return [f"{ns.add(self.fn, 'call')}()  # {self.label}"]
 
 
-class _OptimizerStep:
+class _OptimizerStep(_Effect):
     """``optimizer.step()`` for an optimizer that does not override it: the same loop over its
     parameters, unrolled (each one's ``update`` called directly, with the group and state
     dicts looked up at each replay, so hyper-parameters and loaded state are read live)."""
@@ -224,7 +278,7 @@ class _OptimizerStep:
         return lines
 
 
-class _GradNone:
+class _GradNone(_Effect):
     __slots__ = ("tensor",)
 
     def __init__(self, tensor: Tensor) -> None:
@@ -232,6 +286,149 @@ class _GradNone:
 
     def emit(self, ns: _Namespace) -> list[str]:
         return [f"{ns.add(self.tensor, 'tensor')}.grad = None"]
+
+
+class _OpaqueBackward:
+    """An op's backward called as it is, in a lowered program: each gradient lands in a slot
+    of its own (the engine's fitting and sums follow as lines of their own)."""
+
+    __slots__ = ("cls", "ctx", "grad", "outputs", "custom")
+    effect = False
+
+    def __init__(self, cls: type[Function], ctx: int, grad: int, outputs: list[tuple[int, int]], custom: bool) -> None:
+        self.cls, self.ctx, self.grad, self.outputs, self.custom = cls, ctx, grad, outputs, custom
+
+    def reads(self) -> tuple[int, ...]:
+        return (self.ctx, self.grad)
+
+    def writes(self) -> tuple[int, ...]:
+        return tuple(slot for _, slot in self.outputs)
+
+    def emit(self, ns: _Namespace) -> list[str]:
+        backward = ns.add(self.cls.backward, f"{self.cls.__name__}_backward")
+        lines = [f"g = {backward}(c{self.ctx}, {ns.operand(('slot', self.grad))})", "if type(g) is not tuple: g = (g,)"]
+        if self.custom:
+            lines.append(f"g = _check_grads(c{self.ctx}, g)")
+        lines += [f"s{slot} = g[{position}]" for position, slot in self.outputs]
+        return [*lines, f"c{self.ctx} = None"]
+
+
+class _GradLeaf(_Effect):
+    """A gradient left in a parameter's ``.grad`` by a lowered program: kept as it is where the
+    engine would keep it (a fresh array no earlier leaf got), else copied, as the engine does."""
+
+    __slots__ = ("tensor", "grad", "add", "earlier")
+
+    def __init__(self, tensor: Tensor, grad: int, add: bool, earlier: list[int]) -> None:
+        self.tensor, self.grad, self.add, self.earlier = tensor, grad, add, earlier
+
+    def reads(self) -> tuple[int, ...]:
+        return (self.grad, *self.earlier)
+
+    def emit(self, ns: _Namespace) -> list[str]:
+        t, g = ns.add(self.tensor, "tensor"), ns.operand(("slot", self.grad))
+        value = f"_array({g}, dtype={t}._data.dtype)"
+        if self.grad not in ns.consts:  # a constant is shared by every replay: always a copy
+            others = "".join(f" and {g} is not s{e}" for e in self.earlier if e not in ns.consts)
+            value = f"({g} if type({g}) is _ndarray and {g}.base is None{others} else {value})"
+        return [f"{t}.grad = {t}.grad + {value}" if self.add else f"{t}.grad = {value}"]
+
+
+class _SGDStep(_Effect):
+    """``SGD.step()`` written out: ``p -= lr * p.grad`` per parameter, with ``lr`` read at each
+    replay (and ``1.0 * g``, which is ``g``, not computed). Momentum, weight decay or maximize
+    set at replay time take the general path, the rule as the optimizer writes it."""
+
+    __slots__ = ("optimizer", "general", "missing")
+
+    def __init__(self, optimizer: Any) -> None:
+        self.optimizer, self.general = optimizer, _OptimizerStep(optimizer)
+        self.missing = {id(p) for g in optimizer.param_groups for p in g["params"] if p not in optimizer.state}
+
+    def emit(self, ns: _Namespace) -> list[str]:
+        opt = self.optimizer
+        o = ns.add(opt, "optimizer")
+        lines = [f"_groups = {o}.param_groups  # SGD.step()"]
+        branches = []
+        for i in range(len(opt.param_groups)):
+            lines.append(f"_g{i} = _groups[{i}]")
+            branches.append(f'_g{i}["momentum"] or _g{i}["weight_decay"] or _g{i}["maximize"]')
+        lines.append(f"if {' or '.join(branches)}:")
+        lines += [f"    {line}" for line in self.general.emit(ns)]
+        lines.append("else:")
+        if self.missing:
+            lines.append(f"    _state = {o}.state")
+        for i, group in enumerate(opt.param_groups):
+            lines.append(f'    _lr = _g{i}["lr"]; _one = type(_lr) is float and _lr == 1.0')
+            for param in group["params"]:
+                p = ns.add(param, "param")
+                lines += [f"    _grad = {p}.grad", "    if _grad is not None:"]
+                if id(param) in self.missing:
+                    lines.append(f"        if {p} not in _state: _state[{p}] = {{}}")
+                lines += [
+                    f"        _d = {p}._data",
+                    "        if _one: _d -= _grad",
+                    "        else: _d -= _lr * _grad",
+                    f"        _note_change({p})",
+                ]
+        return lines
+
+
+#: Arrays of at least this many elements are computed into a dead operand's memory with
+#: ``out=`` (below it, NumPy allocates a new one faster than it parses ``out=``).
+INPLACE_MIN = 1024
+
+
+def _fits(operand: Any, result: Any) -> bool:
+    return (
+        type(operand) is np.ndarray
+        and type(result) is np.ndarray
+        and operand.ndim > 0
+        and operand.shape == result.shape
+        and operand.dtype == result.dtype
+    )
+
+
+def _emit_lowered(steps: list[Any], values: dict[int, Any], results: set[int], ns: _Namespace) -> list[str]:
+    """The lines of a lowered program: steps whose values nobody reads are dropped, and a ufunc
+    line whose operand dies there (and was made by the program, and is seen by no view, op,
+    leaf or result) writes into that operand's array instead of a new one."""
+    live = set(results)
+    kept = []
+    for step in reversed(steps):
+        if step.effect or any(w in live for w in step.writes()):
+            kept.append(step)
+            live.update(step.reads())
+    kept.reverse()
+    last: dict[int, int] = {}
+    for i, step in enumerate(kept):
+        for r in step.reads():
+            last[r] = i
+    pinned = set(results)
+    for step in kept:
+        if not isinstance(step, Expr) or step.aliases:
+            pinned.update(step.reads())
+    owned = {step.out for step in kept if isinstance(step, Expr) and step.fresh}
+    body = []
+    for i, step in enumerate(kept):
+        if not isinstance(step, Expr):
+            body += step.emit(ns)
+            continue
+        names = [ns.operand(("slot", a)) for a in step.args]
+        out = f"s{step.out}"
+        line = f"{out} = {step.template.format(*names)}"
+        if step.ufunc is not None:
+            result = values[step.out]
+            for k, a in enumerate(step.args):
+                if a in owned and a not in pinned and last.get(a) == i and _fits(values[a], result):
+                    if k == 0 and step.augmented:
+                        line = f"{names[0]} {step.augmented} {names[1]}; {out} = {names[0]}"
+                    elif result.size >= INPLACE_MIN:
+                        ufunc = ns.add(step.ufunc, f"np_{step.ufunc.__name__}")
+                        line = f"{out} = {ufunc}({', '.join(names)}, out={names[k]})"
+                    break
+        body.append(line)
+    return body
 
 
 class Program:
@@ -248,6 +445,12 @@ class Program:
         self.run: Callable[..., Any] = _not_built
         self.guard: Any = None  # what compiled.py checks before each replay
         self.eager = False  # True: the recording found something a replay could not honour
+        # The lowered form (see lowering.py), when every lowering matched its op: steps, the
+        # constants, the recorded values, and the lowered slot of each op-level slot.
+        self.lowered: list[Any] | None = None
+        self.consts: dict[int, Any] = {}
+        self.values: dict[int, Any] = {}
+        self.current: dict[int, int] = {}
 
     def new_slot(self) -> int:
         """A fresh slot index."""
@@ -256,8 +459,14 @@ class Program:
 
     def build(self) -> None:
         """Generate the replay function's source and compile it."""
-        ns = _Namespace(self.names)
-        body = [line for step in self.steps for line in step.emit(ns)]
+        if self.lowered is not None:
+            self.result = _translate(self.result, self.current)
+            ns = _Namespace(self.names, self.consts)
+            body = _emit_lowered(self.lowered, self.values, _result_slots(self.result), ns)
+            self.values = {}  # the recorded arrays are not needed any more
+        else:
+            ns = _Namespace(self.names)
+            body = [line for step in self.steps for line in step.emit(ns)]
         body.append(f"return {_result(self.result, ns)}")
         params = ", ".join(f"s{i}" for i in self.arg_slots)
         self.source = f"def replay({params}):\n" + "".join(f"    {line}\n" for line in body)
@@ -270,11 +479,27 @@ def _not_built(*args: Any) -> Any:
     raise RuntimeError("compile: the program was not built")
 
 
+def _translate(spec: Any, current: dict[int, int]) -> Any:
+    if spec[0] == "tensor":
+        return ("tensor", current.get(spec[1], spec[1]))
+    if spec[0] == "tuple":
+        return ("tuple", tuple(_translate(s, current) for s in spec[1]))
+    return spec
+
+
+def _result_slots(spec: Any) -> set[int]:
+    if spec[0] == "tensor":
+        return {spec[1]}
+    if spec[0] == "tuple":
+        return set().union(*(_result_slots(s) for s in spec[1]))
+    return set()
+
+
 def _result(spec: Any, ns: _Namespace) -> str:
     kind = spec[0]
     if kind == "tensor":
         # A fresh Tensor on a copy: the caller may keep it while later replays run.
-        return f"_Tensor._wrap(_array(s{spec[1]}), None)"
+        return f"_Tensor._wrap(_array({ns.operand(('slot', spec[1]))}), None)"
     if kind == "value":
         value = spec[1]
         return repr(value) if value is None or isinstance(value, bool | int | float | str) else ns.add(value, "value")

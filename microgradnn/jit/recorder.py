@@ -21,7 +21,22 @@ from ..nn.module import Module
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
-from .program import Operand, Program, _Backward, _Call, _Forward, _GradNone, _Leaf, _OptimizerStep, _Seed
+from ..optim.sgd import SGD
+from .lowering import LOWERINGS, Lowering, Mismatch, same_bits
+from .program import (
+    Operand,
+    Program,
+    _Backward,
+    _Call,
+    _Forward,
+    _GradLeaf,
+    _GradNone,
+    _Leaf,
+    _OpaqueBackward,
+    _OptimizerStep,
+    _Seed,
+    _SGDStep,
+)
 
 __all__ = ["Recorder"]
 
@@ -70,6 +85,20 @@ class Recorder:
         self.pending: dict[int, int] = {}  # the backward walk's pending gradients, as slots
         self.used_args: set[int] = set()
         self.touched: dict[int, Tensor] = {}  # live tensors whose .grad the program sets
+        # The lowered form, built alongside (see lowering.py); None once a lowering failed.
+        self.L: Lowering | None = Lowering(program.new_slot)
+        self.current = program.current  # op-level slot -> the lowered slot holding its value
+        self.backs: dict[int, Any] = {}  # id(node) -> its lowered backward (None: called as is)
+        self.leaf_slots: list[int] = []  # lowered gradients left in leaves by this walk
+
+    def step(self, step: Any, lowered: Any = "same") -> None:
+        """Append a step to the program, and its lowered form (the same step by default)."""
+        self.program.steps.append(step)
+        if self.L is not None and lowered is not None:
+            self.L.lines.append(step if lowered == "same" else lowered)
+
+    def lowered_slot(self, slot: int) -> int:
+        return self.current.get(slot, slot)
 
     # ------------------------------------------------------------------ arguments
     def argument(self, value: Any) -> None:
@@ -82,6 +111,8 @@ class Recorder:
             value = value._data
             self.keep.append(value)
         self.array_slot[id(value)] = slot
+        if self.L is not None:
+            self.L.known(slot, value)
 
     def unused_arguments(self) -> list[int]:
         """Positions of argument arrays that no op took as they are."""
@@ -107,8 +138,68 @@ class Recorder:
             self.keep.append(node)
             self.ctx_slot[id(node)] = ctx_slot
         needs = None if node is None else node.needs_input_grad
-        self.program.steps.append(_Forward(cls, operands, named, slot, ctx_slot, needs, out.ndim == 0))
+        step = _Forward(cls, operands, named, slot, ctx_slot, needs, out.ndim == 0)
+        self.program.steps.append(step)
+        if self.L is not None:
+            try:
+                self._lower(cls, step, out, node)
+            except Exception:  # noqa: BLE001 - a lowering that cannot follow: the ops are called as they are
+                self.L = None
         return out
+
+    def _lower(self, cls: type[autograd.Function], step: _Forward, out: Tensor, node: Any) -> None:
+        """The op's lowered form (or the op called as it is), checked against what it gave."""
+        L = self.L
+        assert L is not None
+        lower = LOWERINGS.get(cls)
+        lowered = None
+        if lower is not None and all(kind in ("slot", "live", "const") for kind, _ in step.operands):
+            if all(kind in ("slot", "live", "const") for kind, _ in step.kwargs.values()):
+                args = [self._lowered_operand(o) for o in step.operands]
+                kwargs = {k: self._lowered_operand(o) for k, o in step.kwargs.items()}
+                lowered = lower(L, args, kwargs, None if node is None else node.needs_input_grad)
+        if lowered is None:
+            L.lines.append(
+                _Forward(
+                    cls,
+                    [self._translated(o) for o in step.operands],
+                    {k: self._translated(o) for k, o in step.kwargs.items()},
+                    step.out,
+                    step.ctx,
+                    step.needs,
+                    step.scalar,
+                )
+            )
+            L.known(step.out, out._data)
+            if node is not None:
+                self.backs[id(node)] = None
+            return
+        slot, backward = lowered
+        if not same_bits(L.value(slot), out._data):
+            raise Mismatch(cls.__name__)
+        self.current[step.out] = slot
+        if node is not None:
+            self.backs[id(node)] = backward
+
+    def _lowered_operand(self, operand: Operand) -> int:
+        L = self.L
+        assert L is not None
+        kind, value = operand
+        if kind == "slot":
+            return self.lowered_slot(value)
+        if kind == "live":
+            return L.live(value)
+        return L.const(value)
+
+    def _translated(self, operand: Operand) -> Operand:
+        kind, value = operand
+        if kind == "slot":
+            return ("slot", self.lowered_slot(value))
+        if kind == "tuple":
+            return ("tuple", tuple(self._translated(v) for v in value))
+        if kind == "reshape":
+            return ("reshape", (self._translated(value[0]), value[1]))
+        return operand
 
     def check_draws(self) -> None:
         """Note random numbers drawn since the last op ended (outside ops: replays would not)."""
@@ -160,7 +251,15 @@ class Recorder:
                 return
             slot = self.program.new_slot()
             self.pending[id(root)] = slot
-            self.program.steps.append(_Seed(slot, seed))
+            step = _Seed(slot, seed)
+            self.program.steps.append(step)
+            if self.L is not None:
+                if step.scalar:  # a NumPy scalar: nothing can change it, so every replay shares it
+                    self.L.consts[slot] = self.L.values[slot] = seed
+                else:
+                    self.L.lines.append(step)
+                    self.L.known(slot, seed)
+        self.leaf_slots = []
 
     def node(self, node: autograd.Function, output: Tensor, grads: tuple, pending: dict) -> None:
         """One node of the walk: its backward, and where its gradients go."""
@@ -186,6 +285,41 @@ class Recorder:
                 self.keep.append(inp)
             sends.append((position, self.pending[id(inp)], fit, add))
         self.program.steps.append(_Backward(type(node), ctx_slot, grad_slot, sends, custom))
+        if self.L is not None:
+            try:
+                self._lower_backward(node, grad_slot, ctx_slot, grads, sends, custom)
+            except Exception:  # noqa: BLE001 - see op()
+                self.L = None
+
+    def _lower_backward(self, node: Any, grad_slot: int, ctx_slot: int, grads: tuple, sends: list, custom: bool) -> None:
+        L = self.L
+        assert L is not None
+        g = self.lowered_slot(grad_slot)
+        backward = self.backs.pop(id(node), None)
+        positions = [position for position, _, _, _ in sends]
+        if backward is None:  # the op's own backward
+            outputs = [(position, self.program.new_slot()) for position in positions]
+            L.lines.append(_OpaqueBackward(type(node), ctx_slot, g, outputs, custom))
+            lowered = dict(outputs)
+            for position, slot in outputs:
+                L.known(slot, grads[position])
+        else:
+            found = backward(g)
+            lowered = {}
+            for position in positions:
+                slot = found[position]
+                if slot is None or not same_bits(L.value(slot), grads[position]):
+                    raise Mismatch(f"{node.name} backward")
+                lowered[position] = slot
+        for position, dest, fit, add in sends:
+            value = lowered[position]
+            if fit is not None:  # what the engine's _fit does: undo broadcasting, then cast
+                shape, dtype = fit
+                if shape is not None:
+                    value = L.call("_sum_to({0}, {1}, {2})", value, L.const(shape), L.const(node.name))
+                if dtype is not None:
+                    value = L.expr("{0}.astype({1})", value, L.const(dtype), fresh=True)
+            self.current[dest] = L.binary("+", self.lowered_slot(dest), value) if add else value
 
     def leaf(self, leaf: Tensor, grad: Any, owned: bool) -> None:
         """A gradient the walk leaves in ``leaf.grad``."""
@@ -200,7 +334,9 @@ class Recorder:
         if leaf._hooks:
             self.reasons.append("has tensor hooks")
         self.touched[id(leaf)] = leaf
-        self.program.steps.append(_Leaf(leaf, slot, owned, leaf.grad is not None))
+        lowered = self.lowered_slot(slot)
+        self.step(_Leaf(leaf, slot, owned, leaf.grad is not None), _GradLeaf(leaf, lowered, leaf.grad is not None, list(self.leaf_slots)))
+        self.leaf_slots.append(lowered)
 
     def finish(self, grads_before: dict[int, Any]) -> None:
         """After the call: each live tensor's ``.grad`` must end as eager left it. A gradient
@@ -210,7 +346,7 @@ class Recorder:
             before, after = grads_before.get(key), tensor.grad
             if after is None:
                 if before is not None or key in self.touched:
-                    self.program.steps.append(_GradNone(tensor))
+                    self.step(_GradNone(tensor))
             elif key not in self.touched and after is not before:
                 self.reasons.append(f"assigns .grad of a tensor of shape {tensor.shape} directly")
 
@@ -232,9 +368,9 @@ class Recorder:
                 if threading.get_ident() != recorder.thread:
                     return original(obj, *args, **kwargs)
                 if label.endswith(".step") and isinstance(obj, Optimizer) and not args and _plain_step(obj):
-                    recorder.program.steps.append(_OptimizerStep(obj))
+                    recorder.step(_OptimizerStep(obj), _SGDStep(obj) if type(obj) is SGD else "same")
                 else:
-                    recorder.program.steps.append(_Call(_bind(original, obj, args), f"{label}()"))
+                    recorder.step(_Call(_bind(original, obj, args), f"{label}()"))
                 if kwargs:
                     recorder.reasons.append(f"calls {label} with keyword arguments")
                 return recorder.pass_through(original, obj, *args, **kwargs)
