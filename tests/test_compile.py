@@ -472,9 +472,17 @@ def test_source_reads_as_the_steps_with_parameter_names():
     assert "nothing recorded" in step.source
     step(mg.ones((1, 2)))
     source = step.source
-    assert source.startswith("def replay(s0):")
+    assert source.startswith("def replay(*args):") and "s0 = a0._data" in source
     # NumPy lines for the ops that have them (the ReLU's mask), calls for the others (Transpose)
-    for piece in (" @ ", "> k0", "Transpose_backward(", "SGD.step()", "SGD_update(", "_0_weight._data", "_d -= _lr * _grad"):
+    for piece in (
+        " @ ",
+        "> k0",
+        "Transpose_backward(",
+        "SGD.step()",
+        "SGD_update(",
+        "_0_weight._data",
+        "_d -= _lr * _grad",
+    ):
         assert piece in source, piece
 
 

@@ -9,6 +9,7 @@ recording could not follow makes that signature run eagerly, with one warning pe
 
 from __future__ import annotations
 
+import dis
 import functools
 import os
 import threading
@@ -26,7 +27,7 @@ from ..nn.module import Module
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
 from ..tensor import Tensor
-from .program import Program, _Call
+from .program import MISS, Program, _Call
 from .recorder import Recorder
 
 __all__ = ["compile", "CompiledFunction", "CompileWarning"]
@@ -90,11 +91,23 @@ class CompiledFunction:
     >>> double = mg.compile(lambda x: x * w)
     >>> [double(mg.Tensor([float(i)])).item() for i in range(3)], double.recordings, double.replays
     ([0.0, 2.0, 4.0], 1, 2)
-    >>> print(double.source)
-    def replay(s0):
-        c2 = _new(Mul); c2.saved_tensors = (); s1 = Mul_forward(c2, s0, w._data)
-        c2.needs_input_grad = (False, True)
-        return _Tensor._wrap(_array(s1), None)
+    >>> print(double.source)  # doctest: +ELLIPSIS
+    def replay(*args):
+        # guards: the recording applies only to calls like the recorded one
+        if len(args) != 1: return MISS
+        a0, = args
+        if not (type(a0) is Tensor): return MISS
+        if not (a0._data.shape == (1,)): return MISS
+        ...
+        s0 = a0._data
+        _token = _fp_set(_FP_IGNORE)
+        try:
+            s4 = w._data
+            s5 = s0 * s4
+            return _Tensor._wrap(_array(s5), None)
+        finally:
+            _fp_reset(_token)
+    <BLANKLINE>
     """
 
     def __init__(self, fn: Callable[..., Any]) -> None:
@@ -108,6 +121,7 @@ class CompiledFunction:
         self.replays = 0
         self._warned: set[str] = set()
         self._last: Program | None = None
+        self._replayable: list[Program] = []  # the programs that can replay, latest used first
         self.__name__: str = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -120,6 +134,20 @@ class CompiledFunction:
         return self._last.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs:
+            # Each program's replay checks its own guards first (MISS: it does not apply).
+            for position, program in enumerate(self._replayable):
+                result = program.run(*args)
+                if result is not MISS:
+                    self.replays += 1
+                    self._last = program
+                    if position:
+                        self._replayable.insert(0, self._replayable.pop(position))
+                    return result
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple, kwargs: dict) -> Any:
+        """A call no replay took: eagerly, recorded, or (with keyword arguments) replayed."""
         if kwargs:
             args = args + (_Keywords(kwargs),)
         flat = list(_flatten(args)) if args else []
@@ -132,19 +160,17 @@ class CompiledFunction:
             return self.fn(*args[: len(args) - bool(kwargs)], **kwargs)
         key = _signature(flat)
         for program in self.programs.get(key, ()):
-            if _still_applies(program, self.fn):
-                self.programs.move_to_end(key)
-                if program.eager:  # recorded, but not replayable: eager (the warning was given)
+            if program.eager:  # recorded, but not replayable: eager (the warning was given)
+                if _still_applies(program, self.fn):
+                    self.programs.move_to_end(key)
                     self._last = None
                     return self.fn(*args[: len(args) - bool(kwargs)], **kwargs)
-                self._last = program
-                self.replays += 1
-                arrays = [v._data if type(v) is Tensor else v for v in flat if _is_array(v)]
-                token = autograd._fp_set(autograd._FP_IGNORE)  # as backward() runs: inf and NaN, no warnings
-                try:
-                    return program.run(*arrays)
-                finally:
-                    autograd._fp_reset(token)
+            elif kwargs:
+                result = program.run(*args)
+                if result is not MISS:
+                    self._last = program
+                    self.replays += 1
+                    return result
         for position, value in enumerate(flat):
             if not isinstance(value, _ALLOWED):
                 raise TypeError(
@@ -183,6 +209,7 @@ class CompiledFunction:
                 recorder.argument(value)
         grads_before = {k: t.grad for k, t in live.items()}
         guard = _guard(self.fn, flat, live)  # the state the recording starts from
+        flags = autograd._modes.flags
         buffers = _buffers(flat, self.fn)
         if not _recording_lock.acquire(blocking=False):
             return self._eager(args, kwargs, "is called while another compiled function records")
@@ -227,7 +254,7 @@ class CompiledFunction:
         program.result = spec
         if recorder.L is not None:
             program.lowered, program.consts, program.values = recorder.L.lines, recorder.L.consts, recorder.L.values
-        program.build()
+        program.build(_GuardWriter(self.fn, args, flat, live, program, flags))
         self._store(key, program)
         self._last = program
         return result
@@ -242,6 +269,8 @@ class CompiledFunction:
             self.programs[oldest].pop()
             if not self.programs[oldest]:
                 del self.programs[oldest]
+        kept = {id(p) for v in self.programs.values() for p in v if not p.eager}
+        self._replayable = [p for p in [program, *self._replayable] if id(p) in kept]
 
 
 class _Keywords(dict[str, Any]):
@@ -305,7 +334,7 @@ def _scope_values(f: types.FunctionType) -> list[Any]:
         except ValueError:  # an empty cell
             pass
     scope = f.__globals__
-    values.extend(scope[name] for name in f.__code__.co_names if name in scope)
+    values.extend(scope[name] for name in _global_names(f.__code__) if name in scope)
     return values
 
 
@@ -408,6 +437,7 @@ def _still_applies(program: Program, fn: Callable[..., Any]) -> bool:
 
 
 _MISSING = object()
+_GUARD_GLOBALS: dict[str, Any] = {}  # filled below, once the helpers exist
 
 
 def _scope(fn: Callable[..., Any]) -> tuple[list[Any], list[tuple[dict[str, Any], str, Any]], Any]:
@@ -422,8 +452,140 @@ def _scope(fn: Callable[..., Any]) -> tuple[list[Any], list[tuple[dict[str, Any]
             except ValueError:  # an empty cell: nothing to compare
                 pass
         scope = f.__globals__
-        names.extend((scope, name, scope.get(name, _MISSING)) for name in f.__code__.co_names)
+        names.extend((scope, name, scope.get(name, _MISSING)) for name in _global_names(f.__code__))
     return cells, names, getattr(fn, "__self__", None)
+
+
+_GLOBAL_NAMES: dict[types.CodeType, tuple[str, ...]] = {}
+
+
+def _global_names(code: types.CodeType) -> tuple[str, ...]:
+    """The global names a function's code (and the code nested in it) looks up, in order:
+    ``co_names`` also holds attribute names, which are no global's business."""
+    found = _GLOBAL_NAMES.get(code)
+    if found is None:
+        names: dict[str, None] = {}
+        todo = [code]
+        while todo:
+            c = todo.pop()
+            for instruction in dis.get_instructions(c):
+                if instruction.opname in ("LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME"):
+                    names[instruction.argval] = None
+            todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+        found = _GLOBAL_NAMES[code] = tuple(names)
+    return found
+
+
+class _GuardWriter:
+    """The first lines of a replay function: they check everything the recording assumed
+    (the arguments' types, shapes, dtypes and values; grad mode; what the closure and the
+    globals hold; each module's training flag and buffers; the optimizers' parameters and
+    state entries; each live tensor's shape, dtype, requires_grad and whether its .grad is
+    None) and return MISS where something differs, before anything is done."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple,
+        flat: list[Any],
+        live: dict[int, Tensor],
+        program: Program,
+        flags: int,
+    ) -> None:
+        self.fn, self.args, self.flat, self.live, self.program, self.flags = fn, args, flat, live, program, flags
+
+    def __call__(self, ns: Any) -> list[str]:
+        lines = ["# guards: the recording applies only to calls like the recorded one"]
+        checks: list[str] = []
+
+        def check(*conditions: str) -> None:
+            checks.extend(conditions)
+
+        # the arguments, and where the program's argument slots come from
+        if any(isinstance(a, tuple | list | dict) for a in self.args):
+            skeleton = ns.add(_skeleton(self.args), "skeleton")
+            lines += [f"if _skeleton(args) != {skeleton}: return MISS", "flat = _flatten_list(args)"]
+            source = "flat"
+        else:
+            lines.append(f"if len(args) != {len(self.args)}: return MISS")
+            source = "args"
+        names = [f"a{i}" for i in range(len(self.flat))]
+        if names:
+            lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = {source}")
+        slots = iter(self.program.arg_slots)
+        assign = []
+        for name, value in zip(names, self.flat, strict=True):
+            if isinstance(value, Tensor):
+                dtype = ns.add(value._data.dtype, "dtype")
+                check(
+                    f"type({name}) is {ns.add(type(value), type(value).__name__)}",
+                    f"{name}._data.shape == {value._data.shape!r}",
+                    f"{name}._data.dtype is {dtype}",
+                    f"{name}._requires_grad is {value._requires_grad!r}",
+                )
+                assign.append(f"s{next(slots)} = {name}._data")
+            elif isinstance(value, np.ndarray):
+                check(
+                    f"type({name}) is _ndarray",
+                    f"{name}.shape == {value.shape!r}",
+                    f"{name}.dtype is {ns.add(value.dtype, 'dtype')}",
+                )
+                assign.append(f"s{next(slots)} = {name}")
+            elif isinstance(value, Module | Optimizer | LRScheduler) or value is None:
+                check(f"{name} is {ns.add(value, type(value).__name__)}" if value is not None else f"{name} is None")
+            elif type(value) is float:
+                check(f"type({name}) is float", f"{name}.hex() == {value.hex()!r}")  # -0.0 and NaN too
+            else:
+                check(
+                    f"type({name}) is {ns.add(type(value), type(value).__name__)}",
+                    f"{name} == {ns.add(value, 'value')}",
+                )
+        # grad mode (and no anomaly mode), and no other recording running
+        modes = ns.add(autograd._modes, "_modes")
+        au = ns.add(autograd, "_autograd")
+        if self.flags == autograd.GRAD:
+            check(f"(not {au}._unusual_threads or {modes}.flags == {autograd.GRAD})")
+        else:
+            check(f"{au}._unusual_threads", f"{modes}.flags == {self.flags}")
+        check(f"{au}._recorder is None")
+        (cells, scope, _owner), modules, optimizers, tensors = self.program.guard
+        for cell, value in cells:
+            check(f"{ns.add(cell, 'cell')}.cell_contents is {ns.add(value, 'value')}")
+        for names_dict, name, value in scope:
+            check(f"{ns.add(names_dict, 'globals')}.get({name!r}, _MISSING) is {ns.add(value, 'value')}")
+        for m, training, buffers in modules:
+            module = ns.add(m, type(m).__name__)
+            check(f"{module}.training is {training!r}")
+            if buffers:
+                check(f"_buffer_layout({module}) == {ns.add(buffers, 'buffers')}")
+        for o, state in optimizers:
+            opt = ns.add(o, type(o).__name__)
+            check(f"_optimizer_state({opt}) == {ns.add(state, 'state')}")
+        for t, shape, dtype, requires_grad, no_grad in tensors:
+            name = ns.add(t, "tensor")
+            check(
+                f"{name}._data.shape == {shape!r}",
+                f"{name}._data.dtype is {ns.add(dtype, 'dtype')}",
+                f"{name}._requires_grad is {requires_grad!r}",
+                f"{name}.grad is {'' if no_grad else 'not '}None",
+            )
+        ns.values.update(_GUARD_GLOBALS)
+        lines += [f"if not ({c}): return MISS" for c in checks]
+        return lines + assign
+
+
+def _skeleton(value: Any) -> Any:
+    """The containers of a call's arguments (types, lengths, dict keys), without the leaves."""
+    if isinstance(value, tuple | list):
+        return (type(value), tuple(_skeleton(v) for v in value))
+    if isinstance(value, dict):
+        keys = sorted(value, key=repr)
+        return (type(value), tuple(keys), tuple(_skeleton(value[k]) for k in keys))
+    return None
+
+
+def _flatten_list(args: tuple) -> list[Any]:
+    return list(_flatten(args))
 
 
 def _buffer_layout(module: Module) -> tuple[Any, ...]:
@@ -523,3 +685,12 @@ def _result_spec(result: Any, recorder: Recorder, reasons: list[str]) -> Any:
         return ("value", result)
     reasons.append(f"returns {type(result).__name__}")
     return ("value", None)
+
+
+_GUARD_GLOBALS.update(
+    _MISSING=_MISSING,
+    _skeleton=_skeleton,
+    _flatten_list=_flatten_list,
+    _buffer_layout=_buffer_layout,
+    _optimizer_state=_optimizer_state,
+)

@@ -176,7 +176,7 @@ class Lowering:
         if op == "*" and a in self.consts and b in self.arithmetic and _is_one(va) and _same_layout(vb, result):
             return b
         a, b = self.typed(a, b, ufunc), self.typed(b, a, ufunc, right=True)
-        return self.expr("{0} %s {1}" % op, a, b, ufunc=ufunc, augmented=augmented)
+        return self.expr("{0} " + op + " {1}", a, b, ufunc=ufunc, augmented=augmented)
 
     def unary(self, name: str, x: int) -> int:
         """``np.<name>(x)`` (``negative`` is written ``-x``)."""
@@ -190,7 +190,7 @@ class Lowering:
 
     def live(self, owner: Any, attribute: str = "_data") -> int:
         """A slot read from ``owner.<attribute>`` at each replay (a parameter's array, a buffer)."""
-        return self.expr("{0}.%s" % attribute, self.const(owner), aliases=True, fresh=False, fold=False)
+        return self.expr("{0}." + attribute, self.const(owner), aliases=True, fresh=False, fold=False)
 
     def typed(self, const: int, other: int, ufunc: np.ufunc, right: bool = False) -> int:
         """``const`` as a 0-d array where that gives the same bits (see the module docstring)."""
@@ -312,7 +312,7 @@ def _neg(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> An
 @lowers(ew.Pow)
 def _pow(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
     a, b = args
-    exponent = L.consts.get(b)
+    exponent: Any = L.consts.get(b)
     if type(exponent) not in (int, float) or not _arrays(L, a) or (needs and needs[1]):
         return None  # a tensor exponent: called as it is
 
@@ -384,8 +384,17 @@ def _matmul(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) ->
     return L.expr("{0} @ {1}", a, b, fresh=True), backward
 
 
-@lowers(reduce.Sum, reduce.Mean)
-def _sum(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any, *, mean: bool = False) -> Any:
+@lowers(reduce.Sum)
+def _sum(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
+    return _reduction(L, args, kwargs, mean=False)
+
+
+@lowers(reduce.Mean)
+def _mean(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
+    return _reduction(L, args, kwargs, mean=True)
+
+
+def _reduction(L: Lowering, args: list[int], kwargs: dict[str, int], mean: bool) -> Any:
     if len(args) != 3 or kwargs or not _arrays(L, args[0]):
         return None
     x, axes, keepdims = args
@@ -413,9 +422,6 @@ def _sum(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any, *, me
     return out, backward
 
 
-LOWERINGS[reduce.Mean] = lambda L, args, kwargs, needs: _sum(L, args, kwargs, needs, mean=True)
-
-
 class _ReductionCtx:
     """The attributes a reduction keeps on its ctx for backward (see reduce._Reduction)."""
 
@@ -426,7 +432,7 @@ class _ReductionCtx:
 def _cross_entropy(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
     x, q = args
     options = {k: L.consts.get(v, ...) for k, v in kwargs.items()}
-    axis, denominator, reduction = options.get("axis"), options.get("denominator"), options.get("reduction")
+    axis, reduction = options.get("axis"), options.get("reduction")
     if (
         set(options) != {"axis", "denominator", "reduction"}
         or type(axis) is not int

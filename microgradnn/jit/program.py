@@ -23,7 +23,10 @@ from ..autograd import Function, sum_to
 from ..tensor import Tensor
 from .lowering import TEMPLATE_GLOBALS, Expr
 
-__all__ = ["Program", "Operand"]
+__all__ = ["Program", "Operand", "MISS"]
+
+#: What a replay function returns when its guards find that the recording does not apply.
+MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__slots__": ()})()
 
 #: Where a step finds one of its operands: ("slot", i) an array made earlier in the program
 #: (or an argument), ("live", tensor) that tensor's data at replay time, ("buffer", (module,
@@ -47,6 +50,10 @@ class _Namespace:
             "_check_grads": autograd._check_grads,
             "_Tensor": Tensor,
             "_note_change": autograd.note_change,
+            "_fp_set": autograd._fp_set,
+            "_fp_reset": autograd._fp_reset,
+            "_FP_IGNORE": autograd._FP_IGNORE,
+            "MISS": MISS,
             **TEMPLATE_GLOBALS,
         }
         self._by_id: dict[int, str] = {}
@@ -457,8 +464,10 @@ class Program:
         self.slots += 1
         return self.slots - 1
 
-    def build(self) -> None:
-        """Generate the replay function's source and compile it."""
+    def build(self, guard: Callable[[_Namespace], list[str]] | None = None) -> None:
+        """Generate the replay function's source and compile it. With ``guard`` (the lines
+        that check a call's arguments and the state it reads, returning ``MISS`` where the
+        recording does not apply), the function takes the call's own arguments."""
         if self.lowered is not None:
             self.result = _translate(self.result, self.current)
             ns = _Namespace(self.names, self.consts)
@@ -468,8 +477,15 @@ class Program:
             ns = _Namespace(self.names)
             body = [line for step in self.steps for line in step.emit(ns)]
         body.append(f"return {_result(self.result, ns)}")
-        params = ", ".join(f"s{i}" for i in self.arg_slots)
-        self.source = f"def replay({params}):\n" + "".join(f"    {line}\n" for line in body)
+        if guard is None:
+            params = ", ".join(f"s{i}" for i in self.arg_slots)
+            lines = body
+        else:
+            params = "*args"
+            # As backward() runs: inf and NaN, never a NumPy warning.
+            lines = [*guard(ns), "_token = _fp_set(_FP_IGNORE)", "try:"]
+            lines += [f"    {line}" for line in body] + ["finally:", "    _fp_reset(_token)"]
+        self.source = f"def replay({params}):\n" + "".join(f"    {line}\n" for line in lines)
         scope = dict(ns.values)
         exec(compile(self.source, "<mg.compile replay>", "exec"), scope)  # noqa: S102 - our own generated code
         self.run = scope["replay"]

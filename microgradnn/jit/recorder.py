@@ -20,8 +20,8 @@ from .. import autograd
 from ..nn.module import Module
 from ..optim.lr_scheduler import LRScheduler
 from ..optim.optimizer import Optimizer
-from ..tensor import Tensor
 from ..optim.sgd import SGD
+from ..tensor import Tensor
 from .lowering import LOWERINGS, Lowering, Mismatch, same_bits
 from .program import (
     Operand,
@@ -291,7 +291,9 @@ class Recorder:
             except Exception:  # noqa: BLE001 - see op()
                 self.L = None
 
-    def _lower_backward(self, node: Any, grad_slot: int, ctx_slot: int, grads: tuple, sends: list, custom: bool) -> None:
+    def _lower_backward(
+        self, node: Any, grad_slot: int, ctx_slot: int, grads: tuple, sends: list, custom: bool
+    ) -> None:
         L = self.L
         assert L is not None
         g = self.lowered_slot(grad_slot)
@@ -335,7 +337,10 @@ class Recorder:
             self.reasons.append("has tensor hooks")
         self.touched[id(leaf)] = leaf
         lowered = self.lowered_slot(slot)
-        self.step(_Leaf(leaf, slot, owned, leaf.grad is not None), _GradLeaf(leaf, lowered, leaf.grad is not None, list(self.leaf_slots)))
+        self.step(
+            _Leaf(leaf, slot, owned, leaf.grad is not None),
+            _GradLeaf(leaf, lowered, leaf.grad is not None, list(self.leaf_slots)),
+        )
         self.leaf_slots.append(lowered)
 
     def finish(self, grads_before: dict[int, Any]) -> None:
