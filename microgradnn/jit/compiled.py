@@ -254,7 +254,7 @@ class CompiledFunction:
         program.result = spec
         if recorder.L is not None:
             program.lowered, program.consts, program.values = recorder.L.lines, recorder.L.consts, recorder.L.values
-        program.build(_GuardWriter(self.fn, args, flat, live, program, flags))
+        program.build(_GuardWriter(args, flat, program, flags, set(recorder.touched)))
         self._store(key, program)
         self._last = program
         return result
@@ -483,16 +483,8 @@ class _GuardWriter:
     state entries; each live tensor's shape, dtype, requires_grad and whether its .grad is
     None) and return MISS where something differs, before anything is done."""
 
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        args: tuple,
-        flat: list[Any],
-        live: dict[int, Tensor],
-        program: Program,
-        flags: int,
-    ) -> None:
-        self.fn, self.args, self.flat, self.live, self.program, self.flags = fn, args, flat, live, program, flags
+    def __init__(self, args: tuple, flat: list[Any], program: Program, flags: int, touched: set[int]) -> None:
+        self.args, self.flat, self.program, self.flags, self.touched = args, flat, program, flags, touched
 
     def __call__(self, ns: Any) -> list[str]:
         lines = ["# guards: the recording applies only to calls like the recorded one"]
@@ -516,38 +508,36 @@ class _GuardWriter:
         assign = []
         for name, value in zip(names, self.flat, strict=True):
             if isinstance(value, Tensor):
-                dtype = ns.add(value._data.dtype, "dtype")
                 check(
-                    f"type({name}) is {ns.add(type(value), type(value).__name__)}",
-                    f"{name}._data.shape == {value._data.shape!r}",
-                    f"{name}._data.dtype is {dtype}",
-                    f"{name}._requires_grad is {value._requires_grad!r}",
+                    f"type({name}) is {ns.add(type(value), type(value).__name__)}"
+                    f" and {name}._data.shape == {value._data.shape!r}"
+                    f" and {name}._data.dtype is {ns.add(value._data.dtype, 'dtype')}"
+                    f" and {name}._requires_grad is {value._requires_grad!r}"
                 )
                 assign.append(f"s{next(slots)} = {name}._data")
             elif isinstance(value, np.ndarray):
                 check(
-                    f"type({name}) is _ndarray",
-                    f"{name}.shape == {value.shape!r}",
-                    f"{name}.dtype is {ns.add(value.dtype, 'dtype')}",
+                    f"type({name}) is _ndarray and {name}.shape == {value.shape!r}"
+                    f" and {name}.dtype is {ns.add(value.dtype, 'dtype')}"
                 )
                 assign.append(f"s{next(slots)} = {name}")
-            elif isinstance(value, Module | Optimizer | LRScheduler) or value is None:
-                check(f"{name} is {ns.add(value, type(value).__name__)}" if value is not None else f"{name} is None")
+            elif isinstance(value, Module | Optimizer | LRScheduler):
+                check(f"{name} is {ns.add(value, type(value).__name__)}")
+            elif value is None:
+                check(f"{name} is None")
             elif type(value) is float:
-                check(f"type({name}) is float", f"{name}.hex() == {value.hex()!r}")  # -0.0 and NaN too
+                check(f"type({name}) is float and {name}.hex() == {value.hex()!r}")  # -0.0 and NaN too
             else:
                 check(
-                    f"type({name}) is {ns.add(type(value), type(value).__name__)}",
-                    f"{name} == {ns.add(value, 'value')}",
+                    f"type({name}) is {ns.add(type(value), type(value).__name__)} and {name} == {ns.add(value, 'value')}"
                 )
         # grad mode (and no anomaly mode), and no other recording running
-        modes = ns.add(autograd._modes, "_modes")
-        au = ns.add(autograd, "_autograd")
+        modes, au = ns.add(autograd._modes, "_modes"), ns.add(autograd, "_autograd")
         if self.flags == autograd.GRAD:
-            check(f"(not {au}._unusual_threads or {modes}.flags == {autograd.GRAD})")
+            mode = f"(not {au}._unusual_threads or {modes}.flags == {autograd.GRAD})"
         else:
-            check(f"{au}._unusual_threads", f"{modes}.flags == {self.flags}")
-        check(f"{au}._recorder is None")
+            mode = f"{au}._unusual_threads and {modes}.flags == {self.flags}"
+        check(f"{mode} and {au}._recorder is None")
         (cells, scope, _owner), modules, optimizers, tensors = self.program.guard
         for cell, value in cells:
             check(f"{ns.add(cell, 'cell')}.cell_contents is {ns.add(value, 'value')}")
@@ -555,22 +545,39 @@ class _GuardWriter:
             check(f"{ns.add(names_dict, 'globals')}.get({name!r}, _MISSING) is {ns.add(value, 'value')}")
         for m, training, buffers in modules:
             module = ns.add(m, type(m).__name__)
-            check(f"{module}.training is {training!r}")
-            if buffers:
-                check(f"_buffer_layout({module}) == {ns.add(buffers, 'buffers')}")
-        for o, state in optimizers:
+            layout = f" and _buffer_layout({module}) == {ns.add(buffers, 'buffers')}" if buffers else ""
+            check(f"{module}.training is {training!r}{layout}")
+        followed = set()  # tensors whose .grad the program reads or writes: parameters
+        for o, _ in optimizers:
             opt = ns.add(o, type(o).__name__)
-            check(f"_optimizer_state({opt}) == {ns.add(state, 'state')}")
+            groups = [f"len({opt}.param_groups) == {len(o.param_groups)}"]
+            for i, group in enumerate(o.param_groups):
+                params = group["params"]
+                groups.append(f"len({opt}.param_groups[{i}]['params']) == {len(params)}")
+                groups += [
+                    f"{opt}.param_groups[{i}]['params'][{j}] is {ns.add(p, 'param')}" for j, p in enumerate(params)
+                ]
+                followed.update(id(p) for p in params)
+            check(" and ".join(groups))
+            # which parameters have state (a first step makes it): the update rules read it live
+            check(
+                " and ".join(
+                    f"({ns.add(p, 'param')} in {opt}.state) is {p in o.state!r}"
+                    for g in o.param_groups
+                    for p in g["params"]
+                )
+                or "True"
+            )
+        followed.update(self.touched)
         for t, shape, dtype, requires_grad, no_grad in tensors:
             name = ns.add(t, "tensor")
+            grad = f" and {name}.grad is {'' if no_grad else 'not '}None" if id(t) in followed else ""
             check(
-                f"{name}._data.shape == {shape!r}",
-                f"{name}._data.dtype is {ns.add(dtype, 'dtype')}",
-                f"{name}._requires_grad is {requires_grad!r}",
-                f"{name}.grad is {'' if no_grad else 'not '}None",
+                f"{name}._data.shape == {shape!r} and {name}._data.dtype is {ns.add(dtype, 'dtype')}"
+                f" and {name}._requires_grad is {requires_grad!r}{grad}"
             )
         ns.values.update(_GUARD_GLOBALS)
-        lines += [f"if not ({c}): return MISS" for c in checks]
+        lines += [f"if not ({c}): return MISS" for c in checks if c != "True"]
         return lines + assign
 
 

@@ -350,11 +350,9 @@ def _sigmoid(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -
     (x,) = args
     if not _arrays(L, x) or L.value(x).ndim == 0:
         return None
-    limit, one = (L.const(c) for c in ew._sigmoid_constants(L.value(x).dtype))
-    # sigmoid_array's steps: 1 / (1 + exp(min(-x, limit)))
-    t = L.unary("negative", x)
-    t = L.expr("np.minimum({0}, {1})", t, limit, ufunc=np.minimum)
-    t = L.unary("exp", t)
+    one = L.const(ew._sigmoid_constants(L.value(x).dtype)[1])
+    # Sigmoid.forward's steps: 1 / (1 + exp(-x))
+    t = L.unary("exp", L.unary("negative", x))
     t = L.binary("+", t, one)
     out = L.unary("reciprocal", t)
     return out, lambda g: (L.binary("*", L.binary("*", g, out), L.binary("-", L.const(1), out)),)

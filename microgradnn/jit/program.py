@@ -366,18 +366,24 @@ class _SGDStep(_Effect):
         if self.missing:
             lines.append(f"    _state = {o}.state")
         for i, group in enumerate(opt.param_groups):
-            lines.append(f'    _lr = _g{i}["lr"]; _one = type(_lr) is float and _lr == 1.0')
+            # A Python float is converted to the gradient's dtype (1.0 * g is g); a NumPy number
+            # would compute in its own dtype, so it takes the plain line.
+            lines.append(f'    _lr = _g{i}["lr"]; _weak = type(_lr) is float; _one = _weak and _lr == 1.0')
             for param in group["params"]:
                 p = ns.add(param, "param")
                 lines += [f"    _grad = {p}.grad", "    if _grad is not None:"]
                 if id(param) in self.missing:
                     lines.append(f"        if {p} not in _state: _state[{p}] = {{}}")
-                lines += [
-                    f"        _d = {p}._data",
-                    "        if _one: _d -= _grad",
-                    "        else: _d -= _lr * _grad",
-                    f"        _note_change({p})",
-                ]
+                lines += [f"        _d = {p}._data", "        if _one: _d -= _grad"]
+                data = param._data
+                if data.size >= INPLACE_MIN:  # lr * g into memory kept for it, not a new array each step
+                    scratch = ns.add(np.empty_like(data), "scratch")
+                    multiply = ns.add(np.multiply, "np_multiply")
+                    lines.append(
+                        f"        elif _weak and _grad.shape == {data.shape!r} and _grad.dtype is {ns.add(data.dtype, 'dtype')}: "
+                        f"_d -= {multiply}(_lr, _grad, {scratch})"
+                    )
+                lines += ["        else: _d -= _lr * _grad", f"        _note_change({p})"]
         return lines
 
 

@@ -389,6 +389,13 @@ def _index_weights(
     w = _class_weight(weight, classes, dtype, op)
     kept = indices != ignore_index
     safe = np.where(kept, indices, 0)
+    if w is None and not label_smoothing and len(input_shape) == 2:
+        # The common case, (N, C) logits with plain class indices: the same q, written directly
+        # (each sample's entry is 1, or 0 where its target is ignored).
+        w_y = kept.astype(dtype)
+        q = np.zeros(input_shape, dtype)
+        q[np.arange(input_shape[0]), safe] = w_y
+        return q, w_y.sum()
     w_y = (np.ones(indices.shape, dtype) if w is None else w[safe]) * kept
     q = np.zeros(sample_shape + (classes,), dtype)  # the class axis last, moved below
     np.put_along_axis(q, safe[..., None], ((1 - label_smoothing) * w_y)[..., None], axis=-1)

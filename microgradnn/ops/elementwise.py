@@ -436,11 +436,19 @@ class Sigmoid(Function):
     __slots__ = ()
 
     name = "sigmoid"
+    may_warn = True  # exp(-x) overflows to inf for x < -709: then 1 / (1 + inf) is 0, as the tutorials'
     differentiable_twice = True
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        out = sigmoid_array(x)
+        # The tutorials' 1 / (1 + exp(-x)) itself, in place on one fresh array. (The engine
+        # runs it with overflow warnings off: that costs less than clipping -x first, which
+        # sigmoid_array does for callers that have no such setting.)
+        one = _sigmoid_constants(x.dtype)[1]
+        t = np.negative(x) if x.ndim else np.negative(x, out=np.empty_like(x))
+        np.exp(t, out=t)
+        t += one
+        out = np.reciprocal(t, out=t)
         ctx.save_for_backward(out)
         return out
 
