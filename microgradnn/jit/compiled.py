@@ -528,9 +528,8 @@ class _GuardWriter:
             elif type(value) is float:
                 check(f"type({name}) is float and {name}.hex() == {value.hex()!r}")  # -0.0 and NaN too
             else:
-                check(
-                    f"type({name}) is {ns.add(type(value), type(value).__name__)} and {name} == {ns.add(value, 'value')}"
-                )
+                kind = ns.add(type(value), type(value).__name__)
+                check(f"type({name}) is {kind} and {name} == {ns.add(value, 'value')}")
         # grad mode (and no anomaly mode), and no other recording running
         modes, au = ns.add(autograd._modes, "_modes"), ns.add(autograd, "_autograd")
         if self.flags == autograd.GRAD:
@@ -547,7 +546,7 @@ class _GuardWriter:
             module = ns.add(m, type(m).__name__)
             layout = f" and _buffer_layout({module}) == {ns.add(buffers, 'buffers')}" if buffers else ""
             check(f"{module}.training is {training!r}{layout}")
-        followed = set()  # tensors whose .grad the program reads or writes: parameters
+        followed: set[int] = set()  # tensors whose .grad the program reads or writes: parameters
         for o, _ in optimizers:
             opt = ns.add(o, type(o).__name__)
             groups = [f"len({opt}.param_groups) == {len(o.param_groups)}"]

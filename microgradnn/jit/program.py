@@ -378,9 +378,9 @@ class _SGDStep(_Effect):
                 data = param._data
                 if data.size >= INPLACE_MIN:  # lr * g into memory kept for it, not a new array each step
                     scratch = ns.add(np.empty_like(data), "scratch")
-                    multiply = ns.add(np.multiply, "np_multiply")
+                    multiply, dtype = ns.add(np.multiply, "np_multiply"), ns.add(data.dtype, "dtype")
                     lines.append(
-                        f"        elif _weak and _grad.shape == {data.shape!r} and _grad.dtype is {ns.add(data.dtype, 'dtype')}: "
+                        f"        elif _weak and _grad.shape == {data.shape!r} and _grad.dtype is {dtype}: "
                         f"_d -= {multiply}(_lr, _grad, {scratch})"
                     )
                 lines += ["        else: _d -= _lr * _grad", f"        _note_change({p})"]
