@@ -135,6 +135,20 @@ def note_change(tensor: Tensor) -> None:
     tensor._changed_at = tick
 
 
+def note_changes(tensors: tuple[Tensor, ...]) -> None:
+    """:func:`note_change` for tensors changed together (an optimizer's step): one tick."""
+    global _last_change
+    _change_lock.acquire()
+    try:
+        tick = next(_clock)
+        _last_change = tick
+    finally:
+        _change_lock.release()
+    for tensor in tensors:
+        tensor._version += 1
+        tensor._changed_at = tick
+
+
 # ------------------------------------------------------------------ floating-point warnings
 # Built-in operations behave as PyTorch's do: overflow, 0 / 0, log(0), inf - inf give inf or
 # NaN, never a NumPy RuntimeWarning; detect_anomaly() is how to find them, and it names the op.

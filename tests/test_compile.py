@@ -473,11 +473,11 @@ def test_source_reads_as_the_steps_with_parameter_names():
     step(mg.ones((1, 2)))
     source = step.source
     assert source.startswith("def replay(*args):") and "s0 = a0._data" in source
-    # NumPy lines for the ops that have them (the ReLU's mask), calls for the others (Transpose)
+    # NumPy lines for the ops (the ReLU's mask, the weight's transpose), and both paths of SGD
     for piece in (
         " @ ",
         "> k0",
-        "Transpose_backward(",
+        ".transpose((1, 0))",
         "SGD.step()",
         "SGD_update(",
         "_0_weight._data",

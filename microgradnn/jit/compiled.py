@@ -96,9 +96,10 @@ class CompiledFunction:
         # guards: the recording applies only to calls like the recorded one
         if len(args) != 1: return MISS
         a0, = args
-        if not (type(a0) is Tensor): return MISS
-        if not (a0._data.shape == (1,)): return MISS
-        ...
+        if not (type(a0) is Tensor and a0._data.shape == (1,) and ... is False): return MISS
+        if not ((not _autograd._unusual_threads or _modes.flags == 1) and _autograd._recorder is None): return MISS
+        if not (globals.get('w', _MISSING) is w): return MISS
+        if not (w._data.shape == (1,) and w._data.dtype is dtype and w._requires_grad is True): return MISS
         s0 = a0._data
         _token = _fp_set(_FP_IGNORE)
         try:

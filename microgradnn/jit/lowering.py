@@ -28,7 +28,7 @@ import numpy as np
 from .. import autograd
 from ..nn import functional as F
 from ..ops import elementwise as ew
-from ..ops import linalg, reduce
+from ..ops import linalg, reduce, shape
 
 __all__ = ["Lowering", "LOWERINGS", "TEMPLATE_GLOBALS", "Mismatch"]
 
@@ -393,7 +393,7 @@ def _mean(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> A
 
 
 def _reduction(L: Lowering, args: list[int], kwargs: dict[str, int], mean: bool) -> Any:
-    if len(args) != 3 or kwargs or not _arrays(L, args[0]):
+    if len(args) != 3 or kwargs or not isinstance(L.value(args[0]), np.ndarray | np.generic):
         return None
     x, axes, keepdims = args
     axes_value, keep = L.consts.get(axes, ...), L.consts.get(keepdims, ...)
@@ -453,3 +453,43 @@ def _cross_entropy(L: Lowering, args: list[int], kwargs: dict[str, int], needs: 
         return gx, None
 
     return out, backward
+
+
+# ---------------------------------------------------------------------- shapes (views)
+def _option(L: Lowering, args: list[int], kwargs: dict[str, int], name: str) -> int | None:
+    """The slot of an op's one option (by keyword or second position), if it is a constant."""
+    slot = kwargs.get(name, args[1] if len(args) == 2 else None)
+    return slot if slot is not None and L.is_const(slot) and len(args) + len(kwargs) == 2 else None
+
+
+@lowers(shape.Reshape)
+def _reshape(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
+    x, new = args[0], _option(L, args, kwargs, "shape")
+    if new is None or not _arrays(L, x):
+        return None
+    in_shape = L.value(x).shape
+
+    def backward(g: int) -> tuple[int | None, ...]:
+        return (g if L.value(g).shape == in_shape else L.call("{0}.reshape({1})", g, L.const(in_shape)),)
+
+    same = L.value(x).shape == L.consts[new]  # a reshape to the same shape is the array itself
+    return (x if same else L.call("{0}.reshape({1})", x, new)), backward
+
+
+@lowers(shape.Transpose)
+def _transpose(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
+    x, axes = args[0], _option(L, args, kwargs, "axes")
+    if axes is None or not _arrays(L, x):
+        return None
+    inverse = L.const(tuple(int(i) for i in np.argsort(L.consts[axes])))
+    return L.call("{0}.transpose({1})", x, axes), lambda g: (L.call("{0}.transpose({1})", g, inverse),)
+
+
+@lowers(shape.BroadcastTo)
+def _broadcast(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
+    x, to = args[0], _option(L, args, kwargs, "shape")
+    if to is None or not _arrays(L, x):
+        return None
+    in_shape, name = L.const(L.value(x).shape), L.const("broadcast_to")
+    backward = lambda g: (L.call("_sum_to({0}, {1}, {2})", g, in_shape, name),)  # noqa: E731
+    return L.call("np.broadcast_to({0}, {1})", x, to), backward

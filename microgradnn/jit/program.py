@@ -49,7 +49,7 @@ class _Namespace:
             "_sum_to": sum_to,
             "_check_grads": autograd._check_grads,
             "_Tensor": Tensor,
-            "_note_change": autograd.note_change,
+            "_note_changes": autograd.note_changes,
             "_fp_set": autograd._fp_set,
             "_fp_reset": autograd._fp_reset,
             "_FP_IGNORE": autograd._FP_IGNORE,
@@ -324,10 +324,12 @@ class _GradLeaf(_Effect):
     """A gradient left in a parameter's ``.grad`` by a lowered program: kept as it is where the
     engine would keep it (a fresh array no earlier leaf got), else copied, as the engine does."""
 
-    __slots__ = ("tensor", "grad", "add", "earlier")
+    __slots__ = ("tensor", "grad", "add", "earlier", "owned", "dtype")
 
     def __init__(self, tensor: Tensor, grad: int, add: bool, earlier: list[int]) -> None:
         self.tensor, self.grad, self.add, self.earlier = tensor, grad, add, earlier
+        self.owned = False  # set when emitted: a new array made by a line of the program
+        self.dtype: Any = None  # its dtype, then
 
     def reads(self) -> tuple[int, ...]:
         return (self.grad, *self.earlier)
@@ -335,7 +337,9 @@ class _GradLeaf(_Effect):
     def emit(self, ns: _Namespace) -> list[str]:
         t, g = ns.add(self.tensor, "tensor"), ns.operand(("slot", self.grad))
         value = f"_array({g}, dtype={t}._data.dtype)"
-        if self.grad not in ns.consts:  # a constant is shared by every replay: always a copy
+        if self.owned and self.grad not in self.earlier and self.tensor._data.dtype == self.dtype:
+            value = g  # a new array of the parameter's dtype, which nothing else holds
+        elif self.grad not in ns.consts:  # a constant is shared by every replay: always a copy
             others = "".join(f" and {g} is not s{e}" for e in self.earlier if e not in ns.consts)
             value = f"({g} if type({g}) is _ndarray and {g}.base is None{others} else {value})"
         return [f"{t}.grad = {t}.grad + {value}" if self.add else f"{t}.grad = {value}"]
@@ -362,7 +366,7 @@ class _SGDStep(_Effect):
             branches.append(f'_g{i}["momentum"] or _g{i}["weight_decay"] or _g{i}["maximize"]')
         lines.append(f"if {' or '.join(branches)}:")
         lines += [f"    {line}" for line in self.general.emit(ns)]
-        lines.append("else:")
+        lines += ["else:", "    _changed = []  # what param.data -= ... notes, for backward's in-place checks"]
         if self.missing:
             lines.append(f"    _state = {o}.state")
         for i, group in enumerate(opt.param_groups):
@@ -383,13 +387,20 @@ class _SGDStep(_Effect):
                         f"        elif _weak and _grad.shape == {data.shape!r} and _grad.dtype is {dtype}: "
                         f"_d -= {multiply}(_lr, _grad, {scratch})"
                     )
-                lines += ["        else: _d -= _lr * _grad", f"        _note_change({p})"]
-        return lines
+                lines += ["        else: _d -= _lr * _grad", f"        _changed.append({p})"]
+        return [*lines, "    if _changed: _note_changes(_changed)"]
 
 
 #: Arrays of at least this many elements are computed into a dead operand's memory with
 #: ``out=`` (below it, NumPy allocates a new one faster than it parses ``out=``).
 INPLACE_MIN = 1024
+
+
+def _not_nan(value: Any) -> bool:
+    """Whether ``value`` is a constant number or array without NaN (None: not a constant)."""
+    if value is None or not isinstance(value, int | float | np.ndarray | np.generic):
+        return False
+    return not np.any(np.isnan(value))
 
 
 def _fits(operand: Any, result: Any) -> bool:
@@ -424,6 +435,10 @@ def _emit_lowered(steps: list[Any], values: dict[int, Any], results: set[int], n
     owned = {step.out for step in kept if isinstance(step, Expr) and step.fresh}
     body = []
     for i, step in enumerate(kept):
+        if isinstance(step, _GradLeaf):
+            value = values.get(step.grad)
+            step.owned = step.grad in owned and type(value) is np.ndarray
+            step.dtype = getattr(value, "dtype", None)
         if not isinstance(step, Expr):
             body += step.emit(ns)
             continue
@@ -436,6 +451,9 @@ def _emit_lowered(steps: list[Any], values: dict[int, Any], results: set[int], n
                 if a in owned and a not in pinned and last.get(a) == i and _fits(values[a], result):
                     if k == 0 and step.augmented:
                         line = f"{names[0]} {step.augmented} {names[1]}; {out} = {names[0]}"
+                    elif k == 1 and step.augmented in ("+=", "*=") and _not_nan(ns.consts.get(step.args[0])):
+                        # c + x is x + c and c * x is x * c, bit for bit, unless both are NaN
+                        line = f"{names[1]} {step.augmented} {names[0]}; {out} = {names[1]}"
                     elif result.size >= INPLACE_MIN:
                         ufunc = ns.add(step.ufunc, f"np_{step.ufunc.__name__}")
                         line = f"{out} = {ufunc}({', '.join(names)}, out={names[k]})"
@@ -464,6 +482,7 @@ class Program:
         self.consts: dict[int, Any] = {}
         self.values: dict[int, Any] = {}
         self.current: dict[int, int] = {}
+        self.unlowered = ""  # why the program calls its ops rather than NumPy lines, if it does
 
     def new_slot(self) -> int:
         """A fresh slot index."""
@@ -481,7 +500,8 @@ class Program:
             self.values = {}  # the recorded arrays are not needed any more
         else:
             ns = _Namespace(self.names)
-            body = [line for step in self.steps for line in step.emit(ns)]
+            body = [f"# the ops are called as they are: {self.unlowered}"] if self.unlowered else []
+            body += [line for step in self.steps for line in step.emit(ns)]
         body.append(f"return {_result(self.result, ns)}")
         if guard is None:
             params = ", ".join(f"s{i}" for i in self.arg_slots)

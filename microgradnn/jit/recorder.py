@@ -97,6 +97,11 @@ class Recorder:
         if self.L is not None and lowered is not None:
             self.L.lines.append(step if lowered == "same" else lowered)
 
+    def unlowered(self, why: str) -> None:
+        """Give up the lowered form: the program will call every op as it is."""
+        self.L = None
+        self.program.unlowered = why
+
     def lowered_slot(self, slot: int) -> int:
         return self.current.get(slot, slot)
 
@@ -143,8 +148,8 @@ class Recorder:
         if self.L is not None:
             try:
                 self._lower(cls, step, out, node)
-            except Exception:  # noqa: BLE001 - a lowering that cannot follow: the ops are called as they are
-                self.L = None
+            except Exception as err:  # noqa: BLE001 - a lowering that cannot follow: the ops are called as they are
+                self.unlowered(f"{cls.__name__}: {type(err).__name__} {err}")
         return out
 
     def _lower(self, cls: type[autograd.Function], step: _Forward, out: Tensor, node: Any) -> None:
@@ -288,8 +293,8 @@ class Recorder:
         if self.L is not None:
             try:
                 self._lower_backward(node, grad_slot, ctx_slot, grads, sends, custom)
-            except Exception:  # noqa: BLE001 - see op()
-                self.L = None
+            except Exception as err:  # noqa: BLE001 - see op()
+                self.unlowered(f"{type(node).__name__}.backward: {type(err).__name__} {err}")
 
     def _lower_backward(
         self, node: Any, grad_slot: int, ctx_slot: int, grads: tuple, sends: list, custom: bool
