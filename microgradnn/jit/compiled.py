@@ -135,15 +135,21 @@ class CompiledFunction:
         return self._last.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs:
+        if not kwargs and self._replayable:
             # Each program's replay checks its own guards first (MISS: it does not apply).
-            for position, program in enumerate(self._replayable):
+            program = self._replayable[0]
+            result = program.run(*args)
+            if result is not MISS:
+                self.replays += 1
+                self._last = program
+                return result
+            for position in range(1, len(self._replayable)):
+                program = self._replayable[position]
                 result = program.run(*args)
                 if result is not MISS:
                     self.replays += 1
                     self._last = program
-                    if position:
-                        self._replayable.insert(0, self._replayable.pop(position))
+                    self._replayable.insert(0, self._replayable.pop(position))
                     return result
         return self._call(args, kwargs)
 
@@ -550,13 +556,11 @@ class _GuardWriter:
         followed: set[int] = set()  # tensors whose .grad the program reads or writes: parameters
         for o, _ in optimizers:
             opt = ns.add(o, type(o).__name__)
-            groups = [f"len({opt}.param_groups) == {len(o.param_groups)}"]
+            groups = [f"len(_groups := {opt}.param_groups) == {len(o.param_groups)}"]
             for i, group in enumerate(o.param_groups):
                 params = group["params"]
-                groups.append(f"len({opt}.param_groups[{i}]['params']) == {len(params)}")
-                groups += [
-                    f"{opt}.param_groups[{i}]['params'][{j}] is {ns.add(p, 'param')}" for j, p in enumerate(params)
-                ]
+                groups.append(f"len(_params := _groups[{i}]['params']) == {len(params)}")
+                groups += [f"_params[{j}] is {ns.add(p, 'param')}" for j, p in enumerate(params)]
                 followed.update(id(p) for p in params)
             check(" and ".join(groups))
             # which parameters have state (a first step makes it): the update rules read it live

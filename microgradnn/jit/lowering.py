@@ -121,6 +121,7 @@ class Lowering:
         self.values: dict[int, Any] = {}  # slot -> its value in the recorded call
         self.consts: dict[int, Any] = {}  # slot -> a value fixed for every replay
         self.arithmetic: set[int] = set()  # slots computed by the program (never signaling NaNs)
+        self._shared: dict[tuple[str, bytes], np.ndarray] = {}  # 0-d constants by dtype and bits
 
     # ------------------------------------------------------------------ values
     def const(self, value: Any) -> int:
@@ -192,6 +193,10 @@ class Lowering:
         """A slot read from ``owner.<attribute>`` at each replay (a parameter's array, a buffer)."""
         return self.expr("{0}." + attribute, self.const(owner), aliases=True, fresh=False, fold=False)
 
+    def shared(self, number: np.ndarray) -> np.ndarray:
+        """One 0-d array for equal 0-d constants (one name in the generated code)."""
+        return self._shared.setdefault((number.dtype.str, number.tobytes()), number)
+
     def typed(self, const: int, other: int, ufunc: np.ufunc, right: bool = False) -> int:
         """``const`` as a 0-d array where that gives the same bits (see the module docstring)."""
         if const not in self.consts or other in self.consts:
@@ -210,6 +215,7 @@ class Lowering:
             typed = np.array(value, value.dtype)
         else:
             return const
+        typed = self.shared(typed)
         pair = (partner, typed) if right else (typed, partner)
         original = (partner, value) if right else (value, partner)
         with np.errstate(all="ignore"):
@@ -350,7 +356,7 @@ def _sigmoid(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -
     (x,) = args
     if not _arrays(L, x) or L.value(x).ndim == 0:
         return None
-    one = L.const(ew._sigmoid_constants(L.value(x).dtype)[1])
+    one = L.const(L.shared(ew._sigmoid_constants(L.value(x).dtype)[1]))
     # Sigmoid.forward's steps: 1 / (1 + exp(-x))
     t = L.unary("exp", L.unary("negative", x))
     t = L.binary("+", t, one)

@@ -41,6 +41,7 @@ class _Namespace:
     def __init__(self, names: dict[int, str], consts: dict[int, Any] | None = None) -> None:
         self.names = names  # id -> a name the user knows (a parameter's, a closure variable's)
         self.consts = consts or {}  # slot -> the value it holds in every replay (lowered programs)
+        self.renamed: dict[int, str] = {}  # slot -> the name of the array it was computed into
         self.values: dict[str, Any] = {
             "_new": object.__new__,
             "_ndarray": np.ndarray,
@@ -77,7 +78,9 @@ class _Namespace:
     def operand(self, operand: Operand) -> str:
         kind, value = operand
         if kind == "slot":
-            return self.operand(("const", self.consts[value])) if value in self.consts else f"s{value}"
+            if value in self.consts:
+                return self.operand(("const", self.consts[value]))
+            return self.renamed.get(value) or f"s{value}"
         if kind == "live":
             return f"{self.add(value, 'tensor')}._data"
         if kind == "buffer":
@@ -340,7 +343,7 @@ class _GradLeaf(_Effect):
         if self.owned and self.grad not in self.earlier and self.tensor._data.dtype == self.dtype:
             value = g  # a new array of the parameter's dtype, which nothing else holds
         elif self.grad not in ns.consts:  # a constant is shared by every replay: always a copy
-            others = "".join(f" and {g} is not s{e}" for e in self.earlier if e not in ns.consts)
+            others = "".join(f" and {g} is not {ns.operand(('slot', e))}" for e in self.earlier if e not in ns.consts)
             value = f"({g} if type({g}) is _ndarray and {g}.base is None{others} else {value})"
         return [f"{t}.grad = {t}.grad + {value}" if self.add else f"{t}.grad = {value}"]
 
@@ -350,44 +353,59 @@ class _SGDStep(_Effect):
     replay (and ``1.0 * g``, which is ``g``, not computed). Momentum, weight decay or maximize
     set at replay time take the general path, the rule as the optimizer writes it."""
 
-    __slots__ = ("optimizer", "general", "missing")
+    __slots__ = ("optimizer", "general", "missing", "certain")
 
     def __init__(self, optimizer: Any) -> None:
         self.optimizer, self.general = optimizer, _OptimizerStep(optimizer)
         self.missing = {id(p) for g in optimizer.param_groups for p in g["params"] if p not in optimizer.state}
+        self.certain: set[int] = set()  # parameters whose .grad the program has set just before
 
     def emit(self, ns: _Namespace) -> list[str]:
         opt = self.optimizer
         o = ns.add(opt, "optimizer")
-        lines = [f"_groups = {o}.param_groups  # SGD.step()"]
-        branches = []
-        for i in range(len(opt.param_groups)):
-            lines.append(f"_g{i} = _groups[{i}]")
-            branches.append(f'_g{i}["momentum"] or _g{i}["weight_decay"] or _g{i}["maximize"]')
+        groups = opt.param_groups
+        lines = [f"_g0 = {o}.param_groups[0]  # SGD.step()"] if len(groups) == 1 else [f"_groups = {o}.param_groups"]
+        if len(groups) > 1:
+            lines += [f"_g{i} = _groups[{i}]" for i in range(len(groups))]
+        branches = [f'_g{i}["momentum"] or _g{i}["weight_decay"] or _g{i}["maximize"]' for i in range(len(groups))]
         lines.append(f"if {' or '.join(branches)}:")
         lines += [f"    {line}" for line in self.general.emit(ns)]
-        lines += ["else:", "    _changed = []  # what param.data -= ... notes, for backward's in-place checks"]
+        lines.append("else:")
+        params = [p for g in groups for p in g["params"]]
+        certain = [ns.add(p, "param") for p in params if id(p) in self.certain]
+        if len(certain) < len(params):
+            lines.append("    _changed = []  # what param.data -= ... notes, for backward's in-place checks")
         if self.missing:
             lines.append(f"    _state = {o}.state")
-        for i, group in enumerate(opt.param_groups):
+        for i, group in enumerate(groups):
             # A Python float is converted to the gradient's dtype (1.0 * g is g); a NumPy number
             # would compute in its own dtype, so it takes the plain line.
             lines.append(f'    _lr = _g{i}["lr"]; _weak = type(_lr) is float; _one = _weak and _lr == 1.0')
             for param in group["params"]:
                 p = ns.add(param, "param")
-                lines += [f"    _grad = {p}.grad", "    if _grad is not None:"]
+                sure = id(param) in self.certain  # its .grad was set just before: no None to skip
+                pad = "    " if sure else "        "
+                lines.append(f"    _grad = {p}.grad")
+                if not sure:
+                    lines.append("    if _grad is not None:")
                 if id(param) in self.missing:
-                    lines.append(f"        if {p} not in _state: _state[{p}] = {{}}")
-                lines += [f"        _d = {p}._data", "        if _one: _d -= _grad"]
+                    lines.append(f"{pad}if {p} not in _state: _state[{p}] = {{}}")
+                lines += [f"{pad}_d = {p}._data", f"{pad}if _one: _d -= _grad"]
                 data = param._data
                 if data.size >= INPLACE_MIN:  # lr * g into memory kept for it, not a new array each step
                     scratch = ns.add(np.empty_like(data), "scratch")
                     multiply, dtype = ns.add(np.multiply, "np_multiply"), ns.add(data.dtype, "dtype")
                     lines.append(
-                        f"        elif _weak and _grad.shape == {data.shape!r} and _grad.dtype is {dtype}: "
+                        f"{pad}elif _weak and _grad.shape == {data.shape!r} and _grad.dtype is {dtype}: "
                         f"_d -= {multiply}(_lr, _grad, {scratch})"
                     )
-                lines += ["        else: _d -= _lr * _grad", f"        _changed.append({p})"]
+                lines.append(f"{pad}else: _d -= _lr * _grad")
+                if not sure:
+                    lines.append(f"{pad}_changed.append({p})")
+        if len(certain) == len(params):
+            return [*lines, f"    _note_changes(({''.join(f'{c}, ' for c in certain)}))"]
+        if certain:
+            return [*lines, f"    _note_changes([{', '.join(certain)}, *_changed])"]
         return [*lines, "    if _changed: _note_changes(_changed)"]
 
 
@@ -434,7 +452,16 @@ def _emit_lowered(steps: list[Any], values: dict[int, Any], results: set[int], n
             pinned.update(step.reads())
     owned = {step.out for step in kept if isinstance(step, Expr) and step.fresh}
     body = []
+    have_grad: set[int] = set()  # parameters whose .grad this program has certainly set by now
     for i, step in enumerate(kept):
+        if isinstance(step, _GradLeaf):
+            have_grad.add(id(step.tensor))
+        elif isinstance(step, _GradNone):
+            have_grad.discard(id(step.tensor))
+        elif isinstance(step, _SGDStep):
+            step.certain = set(have_grad)
+        elif not isinstance(step, Expr | _OpaqueBackward):
+            have_grad.clear()  # library code, or an op's own code: it might change any .grad
         if isinstance(step, _GradLeaf):
             value = values.get(step.grad)
             step.owned = step.grad in owned and type(value) is np.ndarray
@@ -443,23 +470,34 @@ def _emit_lowered(steps: list[Any], values: dict[int, Any], results: set[int], n
             body += step.emit(ns)
             continue
         names = [ns.operand(("slot", a)) for a in step.args]
-        out = f"s{step.out}"
-        line = f"{out} = {step.template.format(*names)}"
+        line = f"s{step.out} = {step.template.format(*names)}"
         if step.ufunc is not None:
             result = values[step.out]
             for k, a in enumerate(step.args):
                 if a in owned and a not in pinned and last.get(a) == i and _fits(values[a], result):
-                    if k == 0 and step.augmented:
-                        line = f"{names[0]} {step.augmented} {names[1]}; {out} = {names[0]}"
-                    elif k == 1 and step.augmented in ("+=", "*=") and _not_nan(ns.consts.get(step.args[0])):
-                        # c + x is x + c and c * x is x * c, bit for bit, unless both are NaN
-                        line = f"{names[1]} {step.augmented} {names[0]}; {out} = {names[1]}"
-                    elif result.size >= INPLACE_MIN:
-                        ufunc = ns.add(step.ufunc, f"np_{step.ufunc.__name__}")
-                        line = f"{out} = {ufunc}({', '.join(names)}, out={names[k]})"
+                    into = _into(step, k, names, result, ns)
+                    if into is not None:  # the result lives on in the operand's array, under its name
+                        line, ns.renamed[step.out] = into, names[k]
                     break
         body.append(line)
     return body
+
+
+def _into(step: Expr, k: int, names: list[str], result: np.ndarray, ns: _Namespace) -> str | None:
+    """The line computing ``step`` into its dead operand ``k``, or None where a new array is
+    quicker (NumPy parses ``out=`` more slowly than it allocates a small array)."""
+    if k == 0 and step.augmented:
+        return f"{names[0]} {step.augmented} {names[1]}"
+    if k == 1 and step.augmented in ("+=", "*=") and _not_nan(ns.consts.get(step.args[0])):
+        # c + x is x + c and c * x is x * c, bit for bit, unless both are NaN
+        return f"{names[1]} {step.augmented} {names[0]}"
+    assert step.ufunc is not None
+    ufunc = ns.add(step.ufunc, f"np_{step.ufunc.__name__}")
+    if step.ufunc.nin == 1 and step.template.startswith("np."):  # a positional out is quick
+        return f"{ufunc}({names[0]}, {names[0]})"
+    if result.size >= INPLACE_MIN:
+        return f"{ufunc}({', '.join(names)}, out={names[k]})"
+    return None
 
 
 class Program:
