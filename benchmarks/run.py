@@ -13,7 +13,8 @@ of a 10,000-step training loop, and training steps of the layers of real models 
 LSTM and a Transformer encoder layer, in bench_lenet.py, bench_lstm.py and
 bench_transformer.py, each against hand-written NumPy or PyTorch), and a sweep of the tutorial
 network serially, on joblib and on Dask (bench_sweep.py). Rows named "mg.compile" replay a
-recorded step (microgradnn/jit); their recording is the first call of each run.
+recorded step (microgradnn/jit); their recordings are the first calls of each run (timed
+apart in the notes), and jax.jit's rows appear when jax is installed.
 
 This measures; it asserts nothing. Timed assertions do not belong in tests on shared machines.
 """
@@ -46,6 +47,14 @@ try:
 except ImportError:  # pragma: no cover
     threadpool_limits = None
 
+try:  # optional: jax.jit, the reference for compiled steps
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)  # the tutorials compute in float64
+except ImportError:  # pragma: no cover - depends on the machine
+    jax = jnp = None
+
 NEURON_X = np.array([[0, 0, 1], [1, 1, 1], [1, 0, 1], [0, 1, 1]], dtype=float)
 TRASK_X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
 Y = np.array([[0.0, 1.0, 1.0, 0.0]]).T
@@ -71,11 +80,10 @@ def neuron_floor(steps: int) -> np.ndarray:
     """The NumPy calls microgradnn makes for tutorial 1, with no framework around them."""
     (w,) = start_weights((3, 1))
     x, y = NEURON_X, Y
-    one, limit = np.array(1.0), np.array(709.0)
+    one = np.array(1.0)
     for _ in range(steps):
-        z = x @ w
+        z = np.dot(x, w)
         t = np.negative(z)  # sigmoid, as the library computes it
-        np.minimum(t, limit, out=t)
         np.exp(t, out=t)
         t += one
         out = np.reciprocal(t, out=t)
@@ -87,7 +95,7 @@ def neuron_floor(steps: int) -> np.ndarray:
         g_diff = g_sq * (diff + diff)
         g_out = -g_diff
         g_z = g_out * out * (1 - out)
-        grad = np.array(x.T @ g_z, dtype=w.dtype)
+        grad = np.array(np.dot(x.T, g_z), dtype=w.dtype)
         w -= 1.0 * grad
     return w
 
@@ -158,24 +166,42 @@ def neuron_microgradnn(steps: int) -> np.ndarray:
     return w.data
 
 
-def neuron_compiled(steps: int) -> np.ndarray:
-    """Tutorial 1's step under mg.compile (SGD with lr 1 is the tutorial's update)."""
+def neuron_compiled(steps: int, returns: bool = False) -> np.ndarray:
+    """Tutorial 1's step under mg.compile (SGD with lr 1 is the tutorial's update); with
+    ``returns`` the step returns its loss (which the replay then computes)."""
     (w0,) = start_weights((3, 1))
     w = mg.Tensor(w0, requires_grad=True)
     x, y = mg.Tensor(NEURON_X), mg.Tensor(Y)
     opt = optim.SGD([w], lr=1.0)
 
     @mg.compile
-    def step() -> None:
+    def step() -> mg.Tensor | None:
         out = (x @ w).sigmoid()
         loss = 0.5 * ((y - out) ** 2).sum()
         w.grad = None
         loss.backward()
         opt.step()
+        return loss if returns else None
 
     for _ in range(steps):
         step()
     return w.data
+
+
+def neuron_jax(steps: int) -> np.ndarray:
+    """Tutorial 1's step as a jax.jit-compiled function (when jax is installed)."""
+    (w0,) = start_weights((3, 1))
+    x, y = jnp.asarray(NEURON_X), jnp.asarray(Y)
+
+    def loss(w: Any) -> Any:
+        out = jax.nn.sigmoid(x @ w)
+        return 0.5 * jnp.sum((y - out) ** 2)
+
+    step = jax.jit(lambda w: w - jax.grad(loss)(w))
+    w = jnp.asarray(w0)
+    for _ in range(steps):
+        w = step(w)
+    return np.asarray(w.block_until_ready())
 
 
 def neuron_torch(steps: int) -> np.ndarray:
@@ -210,28 +236,27 @@ def two_layer_floor(steps: int, hidden: int = 4) -> np.ndarray:
     """The NumPy calls microgradnn makes for tutorial 2, with no framework around them."""
     syn0, syn1 = start_weights((3, hidden), (hidden, 1))
     x, y = TRASK_X, Y
-    one, limit = np.array(1.0), np.array(709.0)
+    one = np.array(1.0)
 
     def sigmoid(z: np.ndarray) -> np.ndarray:
         t = np.negative(z)
-        np.minimum(t, limit, out=t)
         np.exp(t, out=t)
         t += one
         return np.reciprocal(t, out=t)
 
     for _ in range(steps):
-        l1 = sigmoid(x @ syn0)
-        l2 = sigmoid(l1 @ syn1)
+        l1 = sigmoid(np.dot(x, syn0))
+        l2 = sigmoid(np.dot(l1, syn1))
         diff = y - l2
         loss = 0.5 * np.add.reduce(diff**2, axis=None)  # noqa: F841
         g_sq = np.empty(diff.shape)
         g_sq[...] = np.float64(1.0) * 0.5
         g_l2 = -(g_sq * (diff + diff))
         g_z2 = g_l2 * l2 * (1 - l2)
-        g_syn1 = np.array(l1.T @ g_z2)
-        g_l1 = g_z2 @ syn1.T
+        g_syn1 = np.array(np.dot(l1.T, g_z2))
+        g_l1 = np.dot(g_z2, syn1.T)
         g_z1 = g_l1 * l1 * (1 - l1)
-        g_syn0 = np.array(x.T @ g_z1)
+        g_syn0 = np.array(np.dot(x.T, g_z1))
         syn0 -= g_syn0
         syn1 -= g_syn1
     return syn1
@@ -251,24 +276,57 @@ def two_layer_microgradnn(steps: int, hidden: int = 4) -> np.ndarray:
     return syn1.data
 
 
-def two_layer_compiled(steps: int, hidden: int = 4) -> np.ndarray:
-    """Tutorial 2's step under mg.compile."""
+def two_layer_compiled(steps: int, hidden: int = 4, returns: bool = False) -> np.ndarray:
+    """Tutorial 2's step under mg.compile (``returns``: the step returns its loss)."""
     s0, s1 = start_weights((3, hidden), (hidden, 1))
     syn0, syn1 = mg.Tensor(s0, requires_grad=True), mg.Tensor(s1, requires_grad=True)
     x, y = mg.Tensor(TRASK_X), mg.Tensor(Y)
     opt = optim.SGD([syn0, syn1], lr=1.0)
 
     @mg.compile
-    def step() -> None:
+    def step() -> mg.Tensor | None:
         l2 = ((x @ syn0).sigmoid() @ syn1).sigmoid()
         loss = 0.5 * ((y - l2) ** 2).sum()
         syn0.grad = syn1.grad = None
         loss.backward()
         opt.step()
+        return loss if returns else None
 
     for _ in range(steps):
         step()
     return syn1.data
+
+
+def two_layer_jax(steps: int, hidden: int = 4) -> np.ndarray:
+    """Tutorial 2's step as a jax.jit-compiled function (when jax is installed)."""
+    s0, s1 = start_weights((3, hidden), (hidden, 1))
+    x, y = jnp.asarray(TRASK_X), jnp.asarray(Y)
+
+    def loss(params: Any) -> Any:
+        syn0, syn1 = params
+        l2 = jax.nn.sigmoid(jax.nn.sigmoid(x @ syn0) @ syn1)
+        return 0.5 * jnp.sum((y - l2) ** 2)
+
+    step = jax.jit(lambda params: jax.tree_util.tree_map(lambda p, g: p - g, params, jax.grad(loss)(params)))
+    params = (jnp.asarray(s0), jnp.asarray(s1))
+    for _ in range(steps):
+        params = step(params)
+    return np.asarray(params[1].block_until_ready())
+
+
+def recording_times() -> list[str]:
+    """How long mg.compile's recordings take: the first two calls of each tutorial step (the
+    first finds no gradient yet, the second one, so each records), timed apart from the rows."""
+    notes = []
+    for name, run in (("tutorial 1", neuron_compiled), ("tutorial 2", two_layer_compiled)):
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            run(2)
+            times.append(time.perf_counter() - start)
+        milliseconds = statistics.median(times) * 1e3
+        notes.append(f"- mg.compile, {name}: recording (the first 2 calls, included in the rows) {milliseconds:.2f} ms")
+    return notes
 
 
 def two_layer_torch(steps: int, hidden: int = 4) -> np.ndarray:
@@ -570,6 +628,7 @@ def main() -> None:
                         neuron_microgradnn,
                         neuron_compiled,
                         neuron_torch,
+                        neuron_jax,
                     ),
                 ),
                 (
@@ -581,10 +640,11 @@ def main() -> None:
                         two_layer_microgradnn,
                         two_layer_compiled,
                         two_layer_torch,
+                        two_layer_jax,
                     ),
                 ),
             ):
-                numpy_fn, floor_fn, minimal_fn, mg_fn, compiled_fn, torch_fn = fns
+                numpy_fn, floor_fn, minimal_fn, mg_fn, compiled_fn, torch_fn, jax_fn = fns
                 runs = {
                     "hand-written NumPy": lambda f=numpy_fn: f(steps),
                     "floor: the framework's NumPy calls": lambda f=floor_fn: f(steps),
@@ -593,7 +653,13 @@ def main() -> None:
                     runs["reference: a minimal closure engine, no checks"] = lambda f=minimal_fn: f(steps)
                 runs["microgradnn"] = lambda f=mg_fn: f(steps)
                 runs["microgradnn, mg.compile"] = lambda f=compiled_fn: f(steps)
+                runs["microgradnn, mg.compile, the step returns its loss"] = lambda f=compiled_fn: f(
+                    steps, returns=True
+                )
+                if jax is not None:
+                    runs["jax.jit (CPU)"] = lambda f=jax_fn: f(steps)
                 rows += table(title, with_torch(runs, lambda f=torch_fn: lambda: f(steps)), rounds, steps, "step")
+            notes += recording_times()
         if args.only in (None, "mlp"):
             for dtype in (np.float32, np.float64):
                 name = np.dtype(dtype).name

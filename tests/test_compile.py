@@ -475,7 +475,7 @@ def test_source_reads_as_the_steps_with_parameter_names():
     assert source.startswith("def replay(*args):") and "s0 = a0._data" in source
     # NumPy lines for the ops (the ReLU's mask, the weight's transpose), and both paths of SGD
     for piece in (
-        " @ ",
+        "np.dot(",
         "> k0",
         ".transpose((1, 0))",
         "SGD.step()",

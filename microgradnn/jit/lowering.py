@@ -381,11 +381,11 @@ def _matmul(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) ->
         return None
 
     def backward(g: int) -> tuple[int | None, ...]:
-        grad_a = L.expr("{0} @ {1}.T", g, b, fresh=True) if needs[0] else None
-        grad_b = L.expr("{0}.T @ {1}", a, g, fresh=True) if needs[1] else None
+        grad_a = L.expr("np.dot({0}, {1}.T)", g, b, fresh=True) if needs[0] else None
+        grad_b = L.expr("np.dot({0}.T, {1})", a, g, fresh=True) if needs[1] else None
         return grad_a, grad_b
 
-    return L.expr("{0} @ {1}", a, b, fresh=True), backward
+    return L.expr("np.dot({0}, {1})", a, b, fresh=True), backward
 
 
 @lowers(reduce.Sum)
