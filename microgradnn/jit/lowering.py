@@ -409,7 +409,7 @@ def _reduction(L: Lowering, args: list[int], kwargs: dict[str, int], mean: bool)
     # the op's own bookkeeping, on a stand-in for its ctx: what backward reshapes to
     ctx = _ReductionCtx()
     reduce._Reduction.prepare(ctx, value, axes_value, keep)
-    total = L.expr("np.add.reduce({0}, axis={1}, keepdims={2})", x, axes, keepdims, ufunc=None)
+    total = L.expr("np.add.reduce({0}, axis={1}, keepdims={2})", x, axes, keepdims)
     if mean:
         n = L.const(reduce._Reduction.count(value, axes_value))
         out = L.binary("/", total, n)
