@@ -123,6 +123,7 @@ class CompiledFunction:
         self._warned: set[str] = set()
         self._last: Program | None = None
         self._replayable: list[Program] = []  # the programs that can replay, latest used first
+        self._scratch: dict[tuple[Any, ...], np.ndarray] = {}  # memory its programs share
         self.__name__: str = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -261,6 +262,7 @@ class CompiledFunction:
         program.result = spec
         if recorder.L is not None:
             program.lowered, program.consts, program.values = recorder.L.lines, recorder.L.consts, recorder.L.values
+            program.pool = self._scratch
         program.build(_GuardWriter(args, flat, program, flags, set(recorder.touched)))
         self._store(key, program)
         self._last = program

@@ -42,6 +42,8 @@ class _Namespace:
         self.names = names  # id -> a name the user knows (a parameter's, a closure variable's)
         self.consts = consts or {}  # slot -> the value it holds in every replay (lowered programs)
         self.renamed: dict[int, str] = {}  # slot -> the name of the array it was computed into
+        self.pool: dict[tuple[Any, ...], np.ndarray] = {}  # scratch memory, shared by a function's programs
+
         self.values: dict[str, Any] = {
             "_new": object.__new__,
             "_ndarray": np.ndarray,
@@ -58,6 +60,14 @@ class _Namespace:
             **TEMPLATE_GLOBALS,
         }
         self._by_id: dict[int, str] = {}
+
+    def scratch(self, like: np.ndarray) -> np.ndarray:
+        """Memory for an array like ``like``, allocated once and shared by the programs of one
+        compiled function (which run one at a time), so a cache of them holds one copy."""
+        key = (like.shape, like.dtype.str)
+        if key not in self.pool:
+            self.pool[key] = np.empty_like(like)
+        return self.pool[key]
 
     def add(self, value: Any, hint: str) -> str:
         """The name ``value`` has in the generated code (made on first use)."""
@@ -393,7 +403,7 @@ class _SGDStep(_Effect):
                 lines += [f"{pad}_d = {p}._data", f"{pad}if _one: _d -= _grad"]
                 data = param._data
                 if data.size >= INPLACE_MIN:  # lr * g into memory kept for it, not a new array each step
-                    scratch = ns.add(np.empty_like(data), "scratch")
+                    scratch = ns.add(ns.scratch(data), "scratch")
                     multiply, dtype = ns.add(np.multiply, "np_multiply"), ns.add(data.dtype, "dtype")
                     lines.append(
                         f"{pad}elif _weak and _grad.shape == {data.shape!r} and _grad.dtype is {dtype}: "
@@ -521,6 +531,7 @@ class Program:
         self.values: dict[int, Any] = {}
         self.current: dict[int, int] = {}
         self.unlowered = ""  # why the program calls its ops rather than NumPy lines, if it does
+        self.pool: dict[tuple[Any, ...], np.ndarray] = {}  # scratch memory (the compiled function's)
 
     def new_slot(self) -> int:
         """A fresh slot index."""
@@ -534,6 +545,7 @@ class Program:
         if self.lowered is not None:
             self.result = _translate(self.result, self.current)
             ns = _Namespace(self.names, self.consts)
+            ns.pool = self.pool
             body = _emit_lowered(self.lowered, self.values, _result_slots(self.result), ns)
             self.values = {}  # the recorded arrays are not needed any more
         else:
