@@ -6,6 +6,7 @@ compared with eager bit for bit; the rewrites (dead values, in-place reuse, fold
 the written-out SGD step) and the guards get tests of their own.
 """
 
+import threading
 import warnings
 
 import numpy as np
@@ -303,3 +304,39 @@ def test_warnings_stay_silent_in_replays():
     assert step.replays == 1 and np.isnan(w.grad[0])
     with pytest.warns(CompileWarning):
         compile(lambda: w.sum().item())()
+
+
+@pytest.mark.filterwarnings("ignore::microgradnn.jit.CompileWarning")  # calls while another thread records: eager
+def test_one_compiled_step_trains_separate_models_in_separate_threads():
+    def setup():
+        layers = (
+            nn.Linear(64, 64, rng=np.random.default_rng(0)),
+            nn.Tanh(),
+            nn.Linear(64, 1, rng=np.random.default_rng(2)),
+        )
+        model = nn.Sequential(*layers)
+        return model, optim.SGD(model.parameters(), lr=0.05)
+
+    x = mg.Tensor(np.random.default_rng(1).normal(size=(32, 64)))
+
+    def step(model, opt):
+        opt.zero_grad()
+        model(x).square().mean().backward()
+        opt.step()
+
+    compiled = compile(step)
+    pairs, eager = [setup() for _ in range(4)], setup()
+
+    def train(pair):
+        for _ in range(50):
+            compiled(*pair)
+
+    threads = [threading.Thread(target=train, args=(pair,)) for pair in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for _ in range(50):
+        step(*eager)
+    for model, _ in pairs:  # same shapes, separate parameters: no scratch memory shared between them
+        identical([p.data for p in model.parameters()], [p.data for p in eager[0].parameters()])

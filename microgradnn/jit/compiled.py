@@ -124,6 +124,7 @@ class CompiledFunction:
         self._last: Program | None = None
         self._replayable: list[Program] = []  # the programs that can replay, latest used first
         self._scratch: dict[tuple[Any, ...], np.ndarray] = {}  # memory its programs share
+        self._lock = threading.Lock()  # around changes of _replayable
         self.__name__: str = getattr(fn, "__name__", type(fn).__name__)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
@@ -136,21 +137,22 @@ class CompiledFunction:
         return self._last.source
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs and self._replayable:
+        replayable = self._replayable  # once: another thread may put a new list in its place
+        if not kwargs and replayable:
             # Each program's replay checks its own guards first (MISS: it does not apply).
-            program = self._replayable[0]
+            program = replayable[0]
             result = program.run(*args)
             if result is not MISS:
                 self.replays += 1
                 self._last = program
                 return result
-            for position in range(1, len(self._replayable)):
-                program = self._replayable[position]
+            for program in replayable[1:]:
                 result = program.run(*args)
                 if result is not MISS:
                     self.replays += 1
                     self._last = program
-                    self._replayable.insert(0, self._replayable.pop(position))
+                    with self._lock:  # latest used first, for the next call
+                        self._replayable = [program, *(p for p in self._replayable if p is not program)]
                     return result
         return self._call(args, kwargs)
 
@@ -279,7 +281,8 @@ class CompiledFunction:
             if not self.programs[oldest]:
                 del self.programs[oldest]
         kept = {id(p) for v in self.programs.values() for p in v if not p.eager}
-        self._replayable = [p for p in [program, *self._replayable] if id(p) in kept]
+        with self._lock:  # a new list, never a change of the one a call may be reading
+            self._replayable = [p for p in [program, *self._replayable] if id(p) in kept]
 
 
 class _Keywords(dict[str, Any]):

@@ -61,10 +61,12 @@ class _Namespace:
         }
         self._by_id: dict[int, str] = {}
 
-    def scratch(self, like: np.ndarray) -> np.ndarray:
-        """Memory for an array like ``like``, allocated once and shared by the programs of one
-        compiled function (which run one at a time), so a cache of them holds one copy."""
-        key = (like.shape, like.dtype.str)
+    def scratch(self, param: Tensor) -> np.ndarray:
+        """Memory for an array like ``param``'s, allocated once and shared by the programs of
+        one compiled function for that parameter (a cache of them holds one copy). Per
+        parameter: programs for other models may replay in other threads at the same time."""
+        like = param._data
+        key = (id(param), like.shape, like.dtype.str)
         if key not in self.pool:
             self.pool[key] = np.empty_like(like)
         return self.pool[key]
@@ -403,7 +405,7 @@ class _SGDStep(_Effect):
                 lines += [f"{pad}_d = {p}._data", f"{pad}if _one: _d -= _grad"]
                 data = param._data
                 if data.size >= INPLACE_MIN:  # lr * g into memory kept for it, not a new array each step
-                    scratch = ns.add(ns.scratch(data), "scratch")
+                    scratch = ns.add(ns.scratch(param), "scratch")
                     multiply, dtype = ns.add(np.multiply, "np_multiply"), ns.add(data.dtype, "dtype")
                     lines.append(
                         f"{pad}elif _weak and _grad.shape == {data.shape!r} and _grad.dtype is {dtype}: "
