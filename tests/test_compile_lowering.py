@@ -240,11 +240,13 @@ def test_sgd_written_out_follows_hyper_parameters_changed_between_replays(change
 
 
 # ------------------------------------------------------------------ guards
-def test_a_float_argument_is_matched_to_the_bit():
+@pytest.mark.parametrize("kind", [float, np.float64, np.float32, complex])
+def test_a_number_argument_is_matched_to_the_bit(kind):
     w = mg.Tensor(np.array([1.0, -1.0]), requires_grad=True)
-    f = compile(lambda c: (w * c).data.copy() if False else w * c)  # noqa: SIM210 - one op of a constant
+    f = compile(lambda c: w * (c.real if kind is complex else c))
     for c in (0.0, 0.0, -0.0, -0.0, float("nan"), float("nan")):
-        identical([f(c).data], [(w * c).data])
+        c = kind(c)
+        identical([f(c).data], [(w * (c.real if kind is complex else c)).data])
     assert f.recordings == 3 and f.replays == 3
 
 

@@ -539,6 +539,12 @@ class _GuardWriter:
                 check(f"{name} is None")
             elif type(value) is float:
                 check(f"type({name}) is float and {name}.hex() == {value.hex()!r}")  # -0.0 and NaN too
+            elif type(value) is complex:
+                parts = f"({name}.real.hex(), {name}.imag.hex()) == {(value.real.hex(), value.imag.hex())!r}"
+                check(f"type({name}) is complex and {parts}")
+            elif isinstance(value, np.generic):  # a NumPy number: its bits
+                kind = ns.add(type(value), type(value).__name__)
+                check(f"type({name}) is {kind} and {name}.tobytes() == {value.tobytes()!r}")
             else:
                 kind = ns.add(type(value), type(value).__name__)
                 check(f"type({name}) is {kind} and {name} == {ns.add(value, 'value')}")
