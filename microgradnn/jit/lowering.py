@@ -96,9 +96,11 @@ class Expr:
         self.ufunc, self.augmented, self.fresh, self.aliases = ufunc, augmented, fresh, aliases
 
     def reads(self) -> tuple[int, ...]:
+        """The slots the line reads."""
         return self.args
 
     def writes(self) -> tuple[int, ...]:
+        """The slot the line writes."""
         return (self.out,)
 
 
@@ -135,6 +137,7 @@ class Lowering:
         return self.values[slot]
 
     def is_const(self, slot: int) -> bool:
+        """Whether ``slot`` holds the same value in every replay."""
         return slot in self.consts
 
     def known(self, slot: int, value: Any) -> int:
@@ -256,6 +259,8 @@ LOWERINGS: dict[type, Lower] = {}
 
 
 def lowers(*classes: type) -> Callable[[Lower], Lower]:
+    """Register the decorated function as the lowering of ``classes``."""
+
     def register(fn: Lower) -> Lower:
         for cls in classes:
             LOWERINGS[cls] = fn
