@@ -342,3 +342,65 @@ def test_one_compiled_step_trains_separate_models_in_separate_threads():
         step(*eager)
     for model, _ in pairs:  # same shapes, separate parameters: no scratch memory shared between them
         identical([p.data for p in model.parameters()], [p.data for p in eager[0].parameters()])
+
+
+# ------------------------------------------------------------------ compositions
+UNARY = [
+    lambda a: -a,
+    lambda a: a.exp(),
+    lambda a: a.tanh(),
+    lambda a: a.sigmoid(),
+    lambda a: a.relu(),
+    lambda a: a**2,
+    lambda a: a * 0.5,
+    lambda a: 1.0 - a,
+    lambda a: a.T.T,
+    lambda a: a.sum(axis=0) * a,
+]
+BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    plan=st.lists(
+        st.tuples(st.booleans(), st.integers(0, 9), st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=8
+    ),
+    returned=st.lists(st.integers(0, 99), max_size=3),
+    large=st.booleans(),
+    hostile=st.lists(st.sampled_from(HOSTILE), min_size=4, max_size=4),
+)
+def test_random_compositions_of_lowered_ops_replay_byte_identical(plan, returned, large, hostile):
+    """Chains of lowered ops over shared values (so that some die and are computed into,
+    some are returned, some reach the gradient twice), on small and on large arrays (out=)."""
+    n = 40 if large else 3
+    rng = np.random.default_rng(0)
+
+    def make(w):
+        def step(x):
+            w.grad = None
+            pool = [x * w, w, x + 0.0]
+            for binary, op, i, j in plan:
+                a, b = pool[i % len(pool)], pool[j % len(pool)]
+                pool.append(BINARY[op % 4](a, b) if binary else UNARY[op](a))
+            (pool[-1].sum() + pool[len(pool) // 2].sum() + pool[0].sum()).backward()
+            computed = [pool[0], *pool[3:]]  # (returning w itself is a reason to stay eager)
+            return tuple(computed[k % len(computed)] for k in returned)
+
+        return step
+
+    start = rng.uniform(0.5, 1.5, (n, n))
+    w_eager, w_compiled = (mg.Tensor(start.copy(), requires_grad=True) for _ in range(2))
+    eager, compiled = make(w_eager), compile(make(w_compiled))
+    benign = mg.Tensor(rng.uniform(0.5, 1.5, (n, n)))
+    for _ in range(2):
+        eager(benign)
+        compiled(benign)
+    values = rng.uniform(-2, 2, (n, n))
+    values.flat[:4] = hostile
+    x = mg.Tensor(values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # eager's own arithmetic of the hostile values
+        want = eager(x)
+    got = quiet(compiled, x)
+    assert compiled.replays == 1
+    identical([w_compiled.grad, *[t.data for t in got]], [w_eager.grad, *[t.data for t in want]])
