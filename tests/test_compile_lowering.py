@@ -63,6 +63,8 @@ OPS = {
     "reshape": (lambda x, w: (x * w).reshape(2, 6) * w[:2].reshape(2, 1), S.Reshape),
     "transpose": (lambda x, w: (x * w).T @ x, S.Transpose),
     "broadcast_to": (lambda x, w: w.broadcast_to((3, 4)) * x, S.BroadcastTo),
+    "softmax": (lambda x, w: (x * w).softmax(axis=1), mg.ops.softmax.Softmax),
+    "log_softmax": (lambda x, w: mg.log_softmax(x * w, axis=0), mg.ops.softmax.LogSoftmax),
     "cross_entropy": (lambda x, w: F.cross_entropy(x * w, LABELS), F.CrossEntropy),
     "cross_entropy_sum": (lambda x, w: F.cross_entropy(x * w, LABELS, reduction="sum"), F.CrossEntropy),
 }
@@ -356,6 +358,8 @@ UNARY = [
     lambda a: 1.0 - a,
     lambda a: a.T.T,
     lambda a: a.sum(axis=0) * a,
+    lambda a: a.softmax(axis=0),
+    lambda a: a.log_softmax(axis=1),
 ]
 BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b]
 
@@ -363,7 +367,7 @@ BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, 
 @settings(max_examples=60, deadline=None)
 @given(
     plan=st.lists(
-        st.tuples(st.booleans(), st.integers(0, 9), st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=8
+        st.tuples(st.booleans(), st.integers(0, 11), st.integers(0, 99), st.integers(0, 99)), min_size=1, max_size=8
     ),
     returned=st.lists(st.integers(0, 99), max_size=3),
     large=st.booleans(),

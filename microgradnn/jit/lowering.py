@@ -28,7 +28,7 @@ import numpy as np
 from .. import autograd
 from ..nn import functional as F
 from ..ops import elementwise as ew
-from ..ops import linalg, reduce, shape
+from ..ops import linalg, reduce, shape, softmax
 
 __all__ = ["Lowering", "LOWERINGS", "TEMPLATE_GLOBALS", "Mismatch"]
 
@@ -504,3 +504,44 @@ def _broadcast(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any)
     in_shape, name = L.const(L.value(x).shape), L.const("broadcast_to")
     backward = lambda g: (L.call("_sum_to({0}, {1}, {2})", g, in_shape, name),)  # noqa: E731
     return L.call("np.broadcast_to({0}, {1})", x, to), backward
+
+
+# ---------------------------------------------------------------------- softmax
+def _softmax_axis(L: Lowering, args: list[int], kwargs: dict[str, int]) -> int | None:
+    """The normalized axes (a constant slot) of a softmax call, or None where it is unusual."""
+    x, axis = args[0], _option(L, args, kwargs, "axis")
+    if axis is None or not _arrays(L, x) or type(L.consts[axis]) is not int:
+        return None
+    return L.const(reduce.normalize_axes(L.consts[axis], L.value(x).ndim, "softmax"))
+
+
+@lowers(softmax.Softmax)
+def _softmax(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
+    axes = _softmax_axis(L, args, kwargs)
+    if axes is None:
+        return None
+    x = args[0]
+    peak = L.expr("{0}.max(axis={1}, keepdims=True)", x, axes, fresh=True)
+    e = L.unary("exp", L.binary("-", x, peak))
+    out = L.binary("/", e, L.expr("{0}.sum(axis={1}, keepdims=True)", e, axes, fresh=True))
+
+    def backward(g: int) -> tuple[int | None, ...]:  # out * (g - (g * out).sum(axis))
+        dot = L.expr("{0}.sum(axis={1}, keepdims=True)", L.binary("*", g, out), axes, fresh=True)
+        return (L.binary("*", out, L.binary("-", g, dot)),)
+
+    return out, backward
+
+
+@lowers(softmax.LogSoftmax)
+def _log_softmax(L: Lowering, args: list[int], kwargs: dict[str, int], needs: Any) -> Any:
+    axes = _softmax_axis(L, args, kwargs)
+    if axes is None:
+        return None
+    x = args[0]
+    out = L.binary("-", x, L.call("_logsumexp({0}, {1})", x, axes))
+
+    def backward(g: int) -> tuple[int | None, ...]:  # g - exp(out) * g.sum(axis)
+        total = L.expr("{0}.sum(axis={1}, keepdims=True)", g, axes, fresh=True)
+        return (L.binary("-", g, L.binary("*", L.unary("exp", out), total)),)
+
+    return out, backward
