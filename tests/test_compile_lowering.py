@@ -408,3 +408,25 @@ def test_random_compositions_of_lowered_ops_replay_byte_identical(plan, returned
     got = quiet(compiled, x)
     assert compiled.replays == 1
     identical([w_compiled.grad, *[t.data for t in got]], [w_eager.grad, *[t.data for t in want]])
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1), lambda ps: optim.Adam(ps, lr=0.1)])
+def test_a_gradient_assigned_by_hand_is_checked_and_cast_as_step_does(make):
+    by_hand = np.array([np.inf, 0.1], dtype=np.float32)  # float32, for a float64 parameter
+
+    def train(compiled):
+        w, v = mg.Tensor([1.0, 2.0], requires_grad=True), mg.Tensor([3.0, 4.0], requires_grad=True)
+        opt = make([w, v])
+
+        def step():
+            (w * w).sum().backward()  # v's gradient is not the program's: it was assigned by hand
+            opt.step()
+
+        f = compile(step) if compiled else step
+        for _ in range(4):
+            w.grad, v.grad = None, by_hand.copy()
+            quiet(f) if compiled else f()
+        assert not compiled or (f.recordings, f.replays) == (2, 2)  # no optimizer state, then state
+        return [w.data, v.data]
+
+    identical(train(False), train(True))

@@ -565,7 +565,7 @@ class _GuardWriter:
             layout = f" and _buffer_layout({module}) == {ns.add(buffers, 'buffers')}" if buffers else ""
             check(f"{module}.training is {training!r}{layout}")
         followed: set[int] = set()  # tensors whose .grad the program reads or writes: parameters
-        for o, _ in optimizers:
+        for o, state in optimizers:
             opt = ns.add(o, type(o).__name__)
             groups = [f"len(_groups := {opt}.param_groups) == {len(o.param_groups)}"]
             for i, group in enumerate(o.param_groups):
@@ -574,14 +574,11 @@ class _GuardWriter:
                 groups += [f"_params[{j}] is {ns.add(p, 'param')}" for j, p in enumerate(params)]
                 followed.update(id(p) for p in params)
             check(" and ".join(groups))
-            # which parameters have state (a first step makes it): the update rules read it live
+            # which parameters had state when the recording began (a first step makes it)
+            had = {key: keys is not None for key, keys in state}
+            params = [p for g in o.param_groups for p in g["params"]]
             check(
-                " and ".join(
-                    f"({ns.add(p, 'param')} in {opt}.state) is {p in o.state!r}"
-                    for g in o.param_groups
-                    for p in g["params"]
-                )
-                or "True"
+                " and ".join(f"({ns.add(p, 'param')} in {opt}.state) is {had.get(id(p))!r}" for p in params) or "True"
             )
         followed.update(self.touched)
         for t, shape, dtype, requires_grad, no_grad in tensors:

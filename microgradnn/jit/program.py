@@ -274,10 +274,11 @@ class _OptimizerStep(_Effect):
     parameters, unrolled (each one's ``update`` called directly, with the group and state
     dicts looked up at each replay, so hyper-parameters and loaded state are read live)."""
 
-    __slots__ = ("optimizer",)
+    __slots__ = ("optimizer", "certain")
 
     def __init__(self, optimizer: Any) -> None:
         self.optimizer = optimizer
+        self.certain: set[int] = set()  # parameters whose .grad the program has just set (lowered)
 
     def emit(self, ns: _Namespace) -> list[str]:
         opt = self.optimizer
@@ -290,8 +291,11 @@ class _OptimizerStep(_Effect):
             lines.append(f"_group = _groups[{i}]")
             for param in group["params"]:
                 p = ns.add(param, "param")
+                # A gradient the program made has the parameter's shape and dtype; any other is
+                # checked and cast as step() does.
+                grad = f"{p}.grad" if id(param) in self.certain else f"{o}._step_grad({p})"
                 lines += [
-                    f"_grad = {p}.grad",
+                    f"_grad = {grad}",
                     "if _grad is not None:",
                     f"    _s = _state.get({p})",
                     f"    if _s is None: _s = _state[{p}] = {{}}",
@@ -397,9 +401,10 @@ class _SGDStep(_Effect):
                 p = ns.add(param, "param")
                 sure = id(param) in self.certain  # its .grad was set just before: no None to skip
                 pad = "    " if sure else "        "
-                lines.append(f"    _grad = {p}.grad")
-                if not sure:
-                    lines.append("    if _grad is not None:")
+                if sure:
+                    lines.append(f"    _grad = {p}.grad")
+                else:  # checked and cast as step() does: it may be a gradient assigned by hand
+                    lines += [f"    _grad = {o}._step_grad({p})", "    if _grad is not None:"]
                 if id(param) in self.missing:
                     lines.append(f"{pad}if {p} not in _state: _state[{p}] = {{}}")
                 lines += [f"{pad}_d = {p}._data", f"{pad}if _one: _d -= _grad"]
@@ -466,11 +471,13 @@ def _emit_lowered(steps: list[Any], values: dict[int, Any], results: set[int], n
     body = []
     have_grad: set[int] = set()  # parameters whose .grad this program has certainly set by now
     for i, step in enumerate(kept):
-        if isinstance(step, _GradLeaf):
-            have_grad.add(id(step.tensor))
+        if isinstance(step, _GradLeaf):  # a gradient the program made (added to one it did not: unknown)
+            (have_grad.discard if step.add else have_grad.add)(id(step.tensor))
         elif isinstance(step, _GradNone):
             have_grad.discard(id(step.tensor))
         elif isinstance(step, _SGDStep):
+            step.certain = step.general.certain = set(have_grad)
+        elif isinstance(step, _OptimizerStep):
             step.certain = set(have_grad)
         elif not isinstance(step, Expr | _OpaqueBackward):
             have_grad.clear()  # library code, or an op's own code: it might change any .grad

@@ -102,20 +102,27 @@ class Optimizer:
         """Update every parameter that has a gradient, in place."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                grad = self._step_grad(p)
+                if grad is None:
                     continue
-                grad = p.grad
-                if grad.shape != p.shape:
-                    raise ValueError(
-                        f"{type(self).__name__}.step: gradient of shape {grad.shape} for a parameter of shape {p.shape}"
-                    )
-                if grad.dtype != p.dtype:  # a gradient assigned by hand: cast as PyTorch would (1e308 -> inf)
-                    with no_fp_warnings():
-                        grad = grad.astype(p.dtype)
                 state = self.state.get(p)
                 if state is None:
                     state = self.state[p] = {}
-                self.update(p, np.asarray(grad), group, state)
+                self.update(p, grad, group, state)
+
+    def _step_grad(self, p: Tensor) -> np.ndarray | None:
+        """``p.grad`` as ``step`` uses it: None, or an array of p's shape and dtype."""
+        grad = p.grad
+        if grad is None:
+            return None
+        if grad.shape != p.shape:
+            raise ValueError(
+                f"{type(self).__name__}.step: gradient of shape {grad.shape} for a parameter of shape {p.shape}"
+            )
+        if grad.dtype != p.dtype:  # a gradient assigned by hand: cast as PyTorch would (1e308 -> inf)
+            with no_fp_warnings():
+                grad = grad.astype(p.dtype)
+        return np.asarray(grad)
 
     def update(self, param: Tensor, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]) -> None:
         """Apply this optimizer's rule to one parameter (each optimizer defines it)."""
