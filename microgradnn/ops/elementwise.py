@@ -419,12 +419,15 @@ def _sigmoid_constants(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     return constants
 
 
-def sigmoid_array(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) on an ndarray, as the tutorials write it, without overflow."""
+def sigmoid_array(x: np.ndarray, clip: bool = True) -> np.ndarray:
+    """1 / (1 + exp(-x)) on an ndarray, as the tutorials write it, without overflow: ``-x`` is
+    clipped at the limit, unless ``clip=False`` for callers that run with overflow warnings off
+    (then exp overflows to inf, and the result is 0, as the tutorials' formula gives)."""
     limit, one = _sigmoid_constants(x.dtype)
-    # In place on one fresh array, with -x clipped at the limit.
+    # In place on one fresh array.
     t = np.negative(x) if x.ndim else np.negative(x, out=np.empty_like(x))
-    np.minimum(t, limit, out=t)
+    if clip:
+        np.minimum(t, limit, out=t)
     np.exp(t, out=t)
     t += one
     return np.reciprocal(t, out=t)
@@ -441,14 +444,9 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
-        # The tutorials' 1 / (1 + exp(-x)) itself, in place on one fresh array. (The engine
-        # runs it with overflow warnings off: that costs less than clipping -x first, which
-        # sigmoid_array does for callers that have no such setting.)
-        one = _sigmoid_constants(x.dtype)[1]
-        t = np.negative(x) if x.ndim else np.negative(x, out=np.empty_like(x))
-        np.exp(t, out=t)
-        t += one
-        out = np.reciprocal(t, out=t)
+        # The engine runs this with overflow warnings off (may_warn), which costs less than
+        # clipping -x first.
+        out = sigmoid_array(x, clip=False)
         ctx.save_for_backward(out)
         return out
 

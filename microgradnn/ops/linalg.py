@@ -8,6 +8,7 @@ einsum, so one formula serves them all (and differentiates twice).
 
 from __future__ import annotations
 
+import operator
 import string
 from typing import Any, NamedTuple
 
@@ -65,10 +66,9 @@ class MatMul(Function):
     def backward(ctx: Any, g: Any) -> tuple[Any, Any]:
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim == 2 and b.ndim == 2 and type(g) is np.ndarray:  # the common case, kept short
-            return (np.dot(g, b.T) if need_a else None), (np.dot(a.T, g) if need_b else None)
-        if a.ndim == 2 and b.ndim == 2:  # recorded (create_graph): Tensors
-            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
+        if a.ndim == 2 and b.ndim == 2:  # the common case, kept short
+            dot = np.dot if type(g) is np.ndarray else operator.matmul  # Tensors when recorded (create_graph)
+            return (dot(g, b.T) if need_a else None), (dot(a.T, g) if need_b else None)
         # Treat 1-d operands as (1, n) and (n, 1) matrices, then drop the added axis again.
         # Batch axes that broadcasting added are summed away by the engine.
         if a.ndim == 1:
